@@ -1,0 +1,4 @@
+//! The `mailbox` filter: renames, maps delimiters and hides mailboxes.
+
+pub mod config;
+pub mod rules;
