@@ -44,7 +44,7 @@ pub fn classify_command(line: &[u8]) -> Result<CommandHead<'_>, ClassifyError> {
 }
 
 /// Status keyword of a status response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Status { Ok, No, Bad, Bye, PreAuth }
 
 /// Untagged responses imapgate distinguishes.
