@@ -1,5 +1,17 @@
 //! imapgate: an IMAP proxy that rewrites commands and responses through a
 //! chain of filters.
+//!
+//! - [`config`]: the TOML configuration and its validation.
+//! - [`filter`]: the filter trait, the chain and the module registry.
+//! - [`mailbox`]: the `mailbox` module (renaming, delimiters, hiding).
+//! - [`relay`]: the authenticated session's relay, without I/O.
+//! - [`session`]: one client connection: pre-auth, upstream login, relay loop.
+//! - [`server`]: listeners and the accept loop.
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod filter;
 pub mod mailbox;
+pub mod relay;
+pub mod server;
+pub mod session;

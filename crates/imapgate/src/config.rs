@@ -1,0 +1,220 @@
+//! The configuration file: TOML, parsed with serde, then validated in one
+//! pass that reports every problem with its place.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::filter::registry;
+use crate::mailbox::config::MailboxConfig;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Filter modules, in the order commands pass through them; responses
+    /// pass through them in reverse.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// Addresses imapgate accepts clients on.
+    #[serde(default)]
+    pub listen: Vec<ListenConfig>,
+    /// The IMAP server every session is relayed to.
+    pub upstream: Option<UpstreamConfig>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub timeouts: TimeoutsConfig,
+    /// Settings of the `mailbox` filter.
+    pub mailbox: Option<MailboxConfig>,
+}
+
+/// One `[[listen]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// `IP:port` to bind, e.g. `127.0.0.1:1143` or `[::]:143`.
+    pub address: String,
+}
+
+/// The `[upstream]` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `host:port` of the IMAP server; a host name is resolved at connect time.
+    pub address: String,
+}
+
+/// The `[limits]` section. Sizes are in bytes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Longest command line a client may send.
+    pub max_line: usize,
+    /// Largest command or response that a filter has parsed in memory,
+    /// its literals included. Message literals of APPEND are streamed and
+    /// do not count.
+    pub max_collected: usize,
+    /// Largest literal accepted before login (user names, passwords).
+    pub max_preauth_literal: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { max_line: 64 * 1024, max_collected: 1024 * 1024, max_preauth_literal: 8 * 1024 }
+    }
+}
+
+/// The `[timeouts]` section, in seconds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// Time a client has to log in after connecting.
+    pub preauth_secs: u64,
+    /// Time allowed to connect to the upstream and read its greeting.
+    pub upstream_connect_secs: u64,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig { preauth_secs: 60, upstream_connect_secs: 10 }
+    }
+}
+
+impl TimeoutsConfig {
+    pub fn preauth(&self) -> Duration {
+        Duration::from_secs(self.preauth_secs)
+    }
+
+    pub fn upstream_connect(&self) -> Duration {
+        Duration::from_secs(self.upstream_connect_secs)
+    }
+}
+
+/// A problem found in a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Key path such as `mailbox.map[1].server`, or `line 3, column 7`.
+    pub place: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
+/// A configuration that failed to load, with every problem found.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration {path}: {} problem(s)", problems.len())]
+pub struct ConfigError {
+    pub path: String,
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl ConfigProblem {
+    pub fn new(place: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigProblem { place: place.into(), message: message.into() }
+    }
+}
+
+/// A validated configuration with its compiled filter factories.
+pub struct LoadedConfig {
+    pub config: Config,
+    pub chain: crate::filter::ChainFactory,
+    /// Problems that do not stop the configuration from loading.
+    pub warnings: Vec<ConfigProblem>,
+}
+
+/// Reads, parses and validates the configuration file at `path`.
+pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        path: display.clone(),
+        problems: vec![ConfigProblem::new("file", format!("cannot read the file: {error}"))],
+    })?;
+    parse(&text).map_err(|problems| ConfigError { path: display, problems })
+}
+
+/// Parses and validates configuration text.
+pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
+    let config: Config = toml::from_str(text).map_err(|error| vec![toml_problem(text, &error)])?;
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    validate_listeners(&config, &mut problems);
+    validate_upstream(&config, &mut problems);
+    validate_limits(&config, &mut problems);
+    let chain = registry::build_chain(&config, &mut problems, &mut warnings);
+
+    if problems.is_empty() {
+        Ok(LoadedConfig { config, chain, warnings })
+    } else {
+        Err(problems)
+    }
+}
+
+fn toml_problem(text: &str, error: &toml::de::Error) -> ConfigProblem {
+    let place = match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+            format!("line {line}, column {column}")
+        }
+        None => "file".to_string(),
+    };
+    ConfigProblem::new(place, error.message().to_string())
+}
+
+fn validate_listeners(config: &Config, problems: &mut Vec<ConfigProblem>) {
+    if config.listen.is_empty() {
+        problems.push(ConfigProblem::new("listen", "no [[listen]] entry: add one with address = \"127.0.0.1:1143\""));
+    }
+    for (index, listen) in config.listen.iter().enumerate() {
+        if let Err(error) = listen.address.parse::<std::net::SocketAddr>() {
+            problems.push(ConfigProblem::new(
+                format!("listen[{index}].address"),
+                format!("{:?} is not an IP:port address ({error}); write e.g. \"127.0.0.1:1143\" or \"[::]:143\"", listen.address),
+            ));
+        }
+    }
+}
+
+fn validate_upstream(config: &Config, problems: &mut Vec<ConfigProblem>) {
+    let Some(upstream) = &config.upstream else {
+        problems.push(ConfigProblem::new("upstream", "missing [upstream] section: add address = \"host:port\""));
+        return;
+    };
+    let valid = match upstream.address.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|port| port != 0),
+        None => false,
+    };
+    if !valid {
+        problems.push(ConfigProblem::new(
+            "upstream.address",
+            format!("{:?} is not a host:port address; write e.g. \"127.0.0.1:143\"", upstream.address),
+        ));
+    }
+}
+
+fn validate_limits(config: &Config, problems: &mut Vec<ConfigProblem>) {
+    let limits = &config.limits;
+    if limits.max_line < 1024 {
+        problems.push(ConfigProblem::new("limits.max_line", format!("{} is below the minimum of 1024 bytes", limits.max_line)));
+    }
+    if limits.max_collected < limits.max_line {
+        problems.push(ConfigProblem::new(
+            "limits.max_collected",
+            format!("{} is below limits.max_line ({}); raise it", limits.max_collected, limits.max_line),
+        ));
+    }
+    if config.timeouts.preauth_secs == 0 || config.timeouts.upstream_connect_secs == 0 {
+        problems.push(ConfigProblem::new("timeouts", "timeouts must be at least 1 second"));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,206 @@
+//! The relay of an authenticated session, without I/O.
+//!
+//! The session driver feeds bytes read from the client into
+//! [`Relay::client_input`] and bytes read from the server into
+//! [`Relay::server_input`]; both append what must be written to an
+//! [`Output`]. Each direction is framed into lines and literals. A message
+//! that no filter asked for is copied through chunk by chunk, literals
+//! included, so large FETCH bodies and APPEND data are never held whole. A
+//! message a filter asked for is collected (up to `max_collected` bytes),
+//! tokenized, passed through the chain and sent on with only the changed
+//! tokens replaced.
+//!
+//! The two directions share state: a client's synchronizing literal waits
+//! for the server's `+` (or is cancelled by a tagged NO/BAD), IDLE and
+//! AUTHENTICATE turn client lines into continuation data, and replies that
+//! imapgate makes itself wait for a boundary between server messages.
+
+mod capability;
+mod client;
+mod server;
+
+use std::collections::VecDeque;
+
+use bytes::BytesMut;
+use imapgate_proto::classify::CommandName;
+use imapgate_proto::framer::{Framer, Peer};
+
+use crate::filter::{Chain, Reply, SessionInfo};
+
+pub use capability::strip_capabilities;
+
+/// Framer chunk size: a line longer than this arrives in pieces.
+const PART_THRESHOLD: usize = 8 * 1024;
+
+/// Size limits of a relay, in bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct RelayLimits {
+    /// Longest client command line.
+    pub max_line: usize,
+    /// Largest message collected for filters.
+    pub max_collected: usize,
+}
+
+/// Bytes to write, per peer.
+#[derive(Default)]
+pub struct Output {
+    pub to_client: BytesMut,
+    pub to_server: BytesMut,
+}
+
+/// A fault that ends the session; the driver sends the client `* BYE`.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("client sent invalid data: {0}")]
+    Client(String),
+    #[error("server sent an invalid response: {0}")]
+    Upstream(String),
+}
+
+/// Counters for the access log.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RelayStats {
+    pub commands: u64,
+    /// Commands and responses that a filter changed.
+    pub rewritten: u64,
+    /// Commands answered by imapgate without reaching the server.
+    pub answered: u64,
+    /// Responses withheld from the client.
+    pub withheld: u64,
+}
+
+/// A command sent to the server whose tagged completion has not arrived.
+struct Pending {
+    tag: Vec<u8>,
+    name: CommandName,
+}
+
+/// Who waits for the server's continuation request (`+`).
+enum AwaitingPlus {
+    /// The client sent a synchronizing literal in a command that is relayed
+    /// as it is: the `+` goes to the client.
+    Client { tag: Vec<u8> },
+    /// imapgate sent a rewritten command with a synchronizing literal: the
+    /// `+` is consumed and the next part is sent. `client_literal` is set
+    /// when the last part ends with the client's own synchronizing literal.
+    Own { tag: Vec<u8>, parts: VecDeque<Vec<u8>>, client_literal: bool },
+}
+
+impl AwaitingPlus {
+    fn tag(&self) -> &[u8] {
+        match self {
+            AwaitingPlus::Client { tag } | AwaitingPlus::Own { tag, .. } => tag,
+        }
+    }
+}
+
+/// The relay state of one authenticated session.
+pub struct Relay {
+    chain: Chain,
+    session: SessionInfo,
+    limits: RelayLimits,
+    stats: RelayStats,
+
+    client_framer: Framer,
+    client_message: client::Message,
+    /// The start of a client line that arrived in pieces.
+    client_line: Vec<u8>,
+    /// Whether that line starts a message.
+    client_line_starts: bool,
+
+    server_framer: Framer,
+    server_message: server::Message,
+
+    pending: Vec<Pending>,
+    awaiting_plus: Option<AwaitingPlus>,
+    /// Tag of a command whose completion the following commands wait for.
+    hold: Option<Vec<u8>>,
+    /// Responses imapgate makes itself, sent at the next boundary between
+    /// server messages.
+    client_queue: Vec<u8>,
+}
+
+impl Relay {
+    pub fn new(chain: Chain, session: SessionInfo, limits: RelayLimits) -> Self {
+        Relay {
+            chain,
+            session,
+            limits,
+            stats: RelayStats::default(),
+            client_framer: Framer::new(Peer::Client, PART_THRESHOLD),
+            client_message: client::Message::Between,
+            client_line: Vec::new(),
+            client_line_starts: false,
+            server_framer: Framer::new(Peer::Server, PART_THRESHOLD),
+            server_message: server::Message::Between,
+            pending: Vec::new(),
+            awaiting_plus: None,
+            hold: None,
+            client_queue: Vec::new(),
+        }
+    }
+
+    pub fn session(&self) -> &SessionInfo {
+        &self.session
+    }
+
+    pub fn stats(&self) -> RelayStats {
+        self.stats
+    }
+
+    /// Whether the relay has nothing of its own to send and no message in
+    /// flight in either direction: a safe point to end the session.
+    pub fn is_idle(&self) -> bool {
+        self.pending.is_empty()
+            && self.client_queue.is_empty()
+            && matches!(self.client_message, client::Message::Between)
+            && matches!(self.server_message, server::Message::Between)
+    }
+
+    /// Queues a tagged reply from imapgate itself.
+    fn reply(&mut self, tag: &[u8], reply: &Reply, out: &mut Output) {
+        let mut ctx_emit = Vec::new();
+        {
+            let mut ctx = crate::filter::Context::new(&self.session);
+            self.chain.on_completion(tag, reply.status, &mut ctx);
+            ctx_emit.append(&mut ctx.emit);
+        }
+        for line in ctx_emit {
+            self.client_queue.extend_from_slice(&line);
+        }
+        self.client_queue.extend_from_slice(&reply.to_line(tag));
+        self.stats.answered += 1;
+        self.flush_client_queue(out);
+    }
+
+    /// Queues an untagged line from imapgate itself.
+    fn untagged(&mut self, line: &[u8], out: &mut Output) {
+        self.client_queue.extend_from_slice(line);
+        self.flush_client_queue(out);
+    }
+
+    /// Moves queued replies to the client when no server message is half sent.
+    fn flush_client_queue(&mut self, out: &mut Output) {
+        if !self.client_queue.is_empty()
+            && matches!(self.server_message, server::Message::Between)
+            && self.server_framer.at_message_start()
+        {
+            out.to_client.extend_from_slice(&self.client_queue);
+            self.client_queue.clear();
+        }
+    }
+
+    fn remove_pending(&mut self, tag: &[u8]) -> Option<CommandName> {
+        let index = self.pending.iter().position(|pending| pending.tag == tag)?;
+        Some(self.pending.remove(index).name)
+    }
+
+    /// A command whose following client lines are continuation data
+    /// (IDLE's `DONE`, AUTHENTICATE's SASL responses) is in flight.
+    fn in_continuation_command(&self) -> bool {
+        self.pending.iter().any(|pending| matches!(pending.name, CommandName::Idle | CommandName::Authenticate))
+    }
+}
+
+#[cfg(test)]
+mod tests;
