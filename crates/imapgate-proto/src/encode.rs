@@ -29,10 +29,12 @@ pub enum LiteralSupport {
 
 /// Encodes `value` in `preferred` form when `grammar` allows it; otherwise as
 /// a quoted string, or as a literal when the value contains CR, LF, NUL or
-/// 8-bit bytes (valid UTF-8 may be quoted when `utf8` is true, after
-/// `ENABLE UTF8=ACCEPT`). A literal toward a server is non-synchronizing when
-/// `literals` allows it. A preferred literal stays a literal, but is never
-/// written as a binary literal (`~{n}`).
+/// 8-bit bytes. When `utf8` is true (after `ENABLE UTF8=ACCEPT`), valid UTF-8
+/// may be quoted.
+///
+/// A literal toward a server is non-synchronizing when `literals` allows it.
+/// A preferred literal stays a literal, but is never written as a binary
+/// literal (`~{n}`).
 pub fn encode_string(
     value: &[u8],
     preferred: StringForm,
@@ -53,10 +55,10 @@ pub fn encode_string(
 /// Largest literal that LITERAL- (RFC 7888) allows to be non-synchronizing.
 const LITERAL_MINUS_MAX: usize = 4096;
 
-/// Whether `value` can be sent as an atom: one or more ASTRING-CHAR (CHAR
-/// except `(`, `)`, `{`, SP, CTL, `%`, `*`, `"` and `\`, but with `]`), with
-/// `%` and `*` added for `list-mailbox`, and not `NIL`, which would read as
-/// nil rather than a string.
+/// Checks whether `value` can be sent as an atom. It must be one or more
+/// ASTRING-CHAR, which is CHAR except `(`, `)`, `{`, SP, CTL, `%`, `*`, `"`
+/// and `\`. `list-mailbox` also allows `%` and `*`. `NIL` in any case is
+/// excluded because it would be read as nil.
 fn is_atom(value: &[u8], grammar: Grammar) -> bool {
     let is_char = |byte: u8| match byte {
         b'%' | b'*' => grammar == Grammar::ListMailbox,
@@ -69,9 +71,9 @@ fn is_atom(value: &[u8], grammar: Grammar) -> bool {
         && !value.eq_ignore_ascii_case(b"NIL")
 }
 
-/// Whether `value` can be sent as a quoted string: no CR, LF or NUL, and
-/// 7-bit unless `utf8` allows valid UTF-8 (RFC 6855 permits only UTF-8
-/// sequences in quoted strings, so other 8-bit data needs a literal).
+/// Checks whether `value` can be sent as a quoted string. It must contain no
+/// CR, LF or NUL, and be 7-bit unless `utf8` is true. RFC 6855 allows only
+/// valid UTF-8 in quoted strings, so other 8-bit data needs a literal.
 fn is_quotable(value: &[u8], utf8: bool) -> bool {
     if value.iter().any(|byte| matches!(byte, b'\r' | b'\n' | 0)) {
         return false;

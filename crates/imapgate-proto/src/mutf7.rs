@@ -43,7 +43,7 @@ pub fn decode(bytes: &[u8]) -> Result<String, Mutf7Error> {
             continue;
         }
 
-        // Characters that follow each other belong in one shift sequence.
+        // Consecutive encoded characters belong in one shift sequence.
         if last_shift_end == Some(at) {
             return Err(Mutf7Error::NonCanonical { at });
         }
@@ -80,7 +80,8 @@ pub fn encode(name: &str) -> String {
 const BASE64_ALPHABET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
-/// Printable US-ASCII, the characters that represent themselves (`&` aside).
+/// Checks whether `byte` is printable US-ASCII (0x20-0x7e). These characters
+/// represent themselves, except `&`.
 fn is_printable(byte: u8) -> bool {
     (0x20..=0x7e).contains(&byte)
 }
@@ -168,7 +169,7 @@ fn decode_base64(text: &[u8], start: usize) -> Result<Vec<u16>, Mutf7Error> {
         }
     }
 
-    // The encoder pads with zero bits, so other padding is a second spelling.
+    // The encoder pads with zero bits, so other padding bits are non-canonical.
     if bits != 0 {
         return Err(Mutf7Error::NonCanonical { at: start });
     }

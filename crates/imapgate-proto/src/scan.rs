@@ -186,8 +186,8 @@ struct LiteralHeader {
 
 /// Parses the literal header starting at `start` (a `{` or `~`).
 ///
-/// A size too large for `usize` saturates, so it is reported as truncated:
-/// such a literal cannot be in memory.
+/// A size too large for `usize` saturates, so it is reported as truncated
+/// because such a literal cannot be in memory.
 fn parse_literal_header(msg: &[u8], start: usize) -> Result<LiteralHeader, ScanError> {
     let invalid = ScanError::InvalidLiteral { at: start };
     let binary = msg[start] == b'~';
