@@ -83,7 +83,7 @@ struct Rewrite {
     replace: String,
 }
 
-/// Why a value could not be carried from one side's hierarchy to the other.
+/// Reason a value cannot be carried from one side's hierarchy to the other.
 enum Untranslatable {
     /// The value contains the target's delimiter as an ordinary character.
     TargetDelimiter(char),
@@ -126,7 +126,8 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let warnings = overlap_warnings(&rules);
+        let mut warnings = overlap_warnings(&rules);
+        warnings.extend(inbox_case_warnings(&rules));
         Ok(RuleSet {
             client_delimiter: config.client_delimiter,
             rules,
@@ -353,8 +354,8 @@ fn translate(value: &str, from: Option<char>, to: Option<char>) -> Result<String
     Ok(out)
 }
 
-/// Rejects a delimiter that IMAP cannot carry or that LIST patterns would
-/// read as a wildcard.
+/// Reports a delimiter that is not printable ASCII other than space, or that
+/// LIST patterns would read as a wildcard.
 fn check_delimiter(place: &str, delimiter: Option<char>, errors: &mut Vec<RuleError>) {
     let Some(d) = delimiter else {
         return;
@@ -661,6 +662,45 @@ fn overlap_warnings(rules: &[MapRule]) -> Vec<RuleError> {
                 );
                 warnings.push(RuleError {
                     place: format!("mailbox.map[{later}].{side}"),
+                    message,
+                });
+            }
+        }
+    }
+    warnings
+}
+
+/// Warns about templates that start with `inbox` in another case than
+/// `INBOX`, such as `Inbox/{rest}`.
+///
+/// Names are matched after `INBOX` is normalized to upper case, so such a
+/// template never matches when the character after `inbox` is the side's
+/// delimiter. The delimiter may be unknown here, so any ASCII punctuation
+/// character after `inbox` (or nothing) counts.
+fn inbox_case_warnings(rules: &[MapRule]) -> Vec<RuleError> {
+    let mut warnings = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let MapRule::Template(template) = rule else {
+            continue;
+        };
+        for (side, prefix) in [
+            ("client", template.client.literal_prefix()),
+            ("server", template.server.literal_prefix()),
+        ] {
+            let Some(head) = prefix.get(..5) else {
+                continue;
+            };
+            let next = prefix[5..].chars().next();
+            if head.eq_ignore_ascii_case("INBOX")
+                && head != "INBOX"
+                && next.is_none_or(|c| c.is_ascii_punctuation())
+            {
+                let message = format!(
+                    "the template starts with {head:?}, but names are matched with INBOX in upper case, \
+                     so this rule may never apply; write INBOX"
+                );
+                warnings.push(RuleError {
+                    place: format!("mailbox.map[{index}].{side}"),
                     message,
                 });
             }

@@ -52,7 +52,7 @@ pub struct Template {
     regex: Regex,
 }
 
-/// Why a template could not be parsed.
+/// A syntax error in a template.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     #[error("the template is empty; write a mailbox name, e.g. \"Archive/{{rest}}\"")]
@@ -89,7 +89,7 @@ impl Template {
         })
     }
 
-    /// The captures in the order they appear.
+    /// Returns the captures in the order they appear.
     pub fn captures(&self) -> &[Capture] {
         &self.captures
     }
@@ -128,6 +128,14 @@ impl Template {
             }
         }
         out
+    }
+
+    /// Returns the literal text before the first capture.
+    pub fn literal_prefix(&self) -> &str {
+        match self.segments.first() {
+            Some(Segment::Literal(text)) => text,
+            _ => "",
+        }
     }
 
     /// Builds sample names that this template matches: one with every

@@ -708,7 +708,7 @@ fn overlap_warnings_list_shadowed_rules() {
 }
 
 #[test]
-fn inbox_rule_output_normalized() {
+fn lowercase_inbox_template_never_matches() {
     let set = rules(
         r#"
         [[map]]
@@ -716,15 +716,36 @@ fn inbox_rule_output_normalized() {
         server = "inbox/{rest}"
         "#,
     );
-    assert_eq!(
-        server_of(&set, "Mail/x", SLASH),
-        Err(hidden("Mail/x")),
-        "INBOX/x is shown as Mail/x only via inbox/x"
-    );
+
+    // The rule writes inbox/x, which is normalized to INBOX/x, and the
+    // server template does not match INBOX/x on the way back.
+    assert_eq!(server_of(&set, "Mail/x", SLASH), Err(hidden("Mail/x")));
     assert_eq!(
         client_of(&set, "INBOX/x", SLASH).as_deref(),
         Some("INBOX/x")
     );
+    assert_eq!(set.warnings().len(), 1);
+    assert_eq!(set.warnings()[0].place, "mailbox.map[0].server");
+    assert!(set.warnings()[0].message.contains("write INBOX"));
+}
+
+#[test]
+fn inbox_case_warning_cases() {
+    let set = rules(
+        r#"
+        [[map]]
+        client = "Inbox"
+        server = "INBOX"
+        [[map]]
+        client = "Inboxes/{rest}"
+        server = "INBOX.x.{rest}"
+        [[map]]
+        client = "Mail/{rest}"
+        server = "inBox.{rest}"
+        "#,
+    );
+    let places: Vec<&str> = set.warnings().iter().map(|w| w.place.as_str()).collect();
+    assert_eq!(places, ["mailbox.map[0].client", "mailbox.map[2].server"]);
 }
 
 /// Rule sets for the round-trip property, with their server delimiter,
