@@ -26,6 +26,9 @@ pub fn normalize_inbox(name: &str, delimiter: Option<char>) -> Cow<'_, str> {
 /// Tells whether `name` matches the LIST `pattern`.
 ///
 /// A `None` delimiter means a flat namespace, where `%` is the same as `*`.
+///
+/// NOTE: only a pattern that is `inbox`, or starts with `inbox` and the
+/// delimiter, is case-insensitive, so `Inbox*` does not match `INBOX`.
 pub fn matches(pattern: &str, name: &str, delimiter: Option<char>) -> bool {
     let prefixes = matching_prefixes(pattern, name, delimiter);
     prefixes[prefixes.len() - 1]
