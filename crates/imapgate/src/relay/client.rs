@@ -1,10 +1,8 @@
 //! The client-to-server direction of the relay.
 
-use std::collections::VecDeque;
-
 use bytes::{Buf, BytesMut};
 use imapgate_proto::classify::{self, CommandName};
-use imapgate_proto::framer::{Frame, Framer, LiteralHeader, Peer};
+use imapgate_proto::framer::{Frame, LiteralHeader};
 
 use super::{AwaitingPlus, Output, Pending, Relay, RelayError};
 use crate::filter::{CommandView, Context, Message as Parsed, Reply, Verdict};
@@ -351,7 +349,7 @@ impl Relay {
     /// synchronizing literal announcement (APPEND's message).
     fn send_command(&mut self, tag: Vec<u8>, name: CommandName, wire: Vec<u8>, client_literal: bool, out: &mut Output) {
         self.pending.push(Pending { tag: tag.clone(), name });
-        let mut parts = split_at_sync_literals(&wire);
+        let mut parts = super::split_at_sync_literals(&wire);
         let first = parts.pop_front().unwrap_or_default();
         out.to_server.extend_from_slice(&first);
         if !parts.is_empty() {
@@ -384,32 +382,3 @@ fn literal_header_start(bytes: &[u8]) -> usize {
     if open > 0 && bytes[open - 1] == b'~' { open - 1 } else { open }
 }
 
-/// Splits a command after each line that announces a synchronizing literal.
-fn split_at_sync_literals(wire: &[u8]) -> VecDeque<Vec<u8>> {
-    let mut parts = VecDeque::new();
-    let mut framer = Framer::new(Peer::Client, usize::MAX);
-    let mut start = 0;
-    let mut at = 0;
-    while at < wire.len() {
-        match framer.next(&wire[at..]) {
-            Ok(Frame::LineEnd { len, literal, .. }) => {
-                framer.consume(len);
-                at += len;
-                if literal.is_some_and(|header| header.synchronizing) {
-                    parts.push_back(wire[start..at].to_vec());
-                    start = at;
-                    framer.continue_literal();
-                }
-            }
-            Ok(Frame::Literal { len, .. }) | Ok(Frame::LinePart { len, .. }) => {
-                framer.consume(len);
-                at += len;
-            }
-            _ => break,
-        }
-    }
-    if start < wire.len() {
-        parts.push_back(wire[start..].to_vec());
-    }
-    parts
-}

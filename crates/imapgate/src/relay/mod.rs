@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 
 use bytes::BytesMut;
 use imapgate_proto::classify::CommandName;
-use imapgate_proto::framer::{Framer, Peer};
+use imapgate_proto::framer::{Frame, Framer, Peer};
 
 use crate::filter::{Chain, Reply, SessionInfo};
 
@@ -200,6 +200,36 @@ impl Relay {
     fn in_continuation_command(&self) -> bool {
         self.pending.iter().any(|pending| matches!(pending.name, CommandName::Idle | CommandName::Authenticate))
     }
+}
+
+/// Splits a command after each line that announces a synchronizing literal.
+pub fn split_at_sync_literals(wire: &[u8]) -> VecDeque<Vec<u8>> {
+    let mut parts = VecDeque::new();
+    let mut framer = Framer::new(Peer::Client, usize::MAX);
+    let mut start = 0;
+    let mut at = 0;
+    while at < wire.len() {
+        match framer.next(&wire[at..]) {
+            Ok(Frame::LineEnd { len, literal, .. }) => {
+                framer.consume(len);
+                at += len;
+                if literal.is_some_and(|header| header.synchronizing) {
+                    parts.push_back(wire[start..at].to_vec());
+                    start = at;
+                    framer.continue_literal();
+                }
+            }
+            Ok(Frame::Literal { len, .. }) | Ok(Frame::LinePart { len, .. }) => {
+                framer.consume(len);
+                at += len;
+            }
+            _ => break,
+        }
+    }
+    if start < wire.len() {
+        parts.push_back(wire[start..].to_vec());
+    }
+    parts
 }
 
 #[cfg(test)]

@@ -1,0 +1,221 @@
+//! The not-authenticated state, answered by imapgate itself: CAPABILITY,
+//! NOOP, ID, LOGOUT, LOGIN and AUTHENTICATE PLAIN. A login is tried on the
+//! upstream with the client's credentials and tag.
+
+use base64::Engine;
+use imapgate_proto::classify::{self, CommandName};
+use imapgate_proto::scan::{self, TokenKind};
+
+use super::io::{FramedStream, Read};
+use super::secret::{Credentials, Secret};
+use super::upstream::{self, LoginOutcome, Upstream};
+use crate::config::Config;
+
+/// Capabilities imapgate announces before login.
+pub const CAPABILITIES: &str = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN";
+
+/// A successful upstream login.
+pub struct Authenticated {
+    pub upstream: Upstream,
+    pub user: String,
+    /// The server's tagged OK line for the client.
+    pub reply: Vec<u8>,
+    /// The server's capabilities after login.
+    pub capabilities: Vec<String>,
+}
+
+/// How the not-authenticated state ended.
+pub enum Outcome {
+    Authenticated(Authenticated),
+    /// The client logged out or closed the connection.
+    Closed,
+}
+
+/// What one pre-auth command asks for.
+enum Step {
+    Reply(Vec<u8>),
+    Login { tag: Vec<u8>, credentials: Credentials },
+    Logout(Vec<u8>),
+}
+
+/// Serves pre-auth commands until a login succeeds or the client leaves.
+pub async fn run(client: &mut FramedStream, config: &Config) -> std::io::Result<Outcome> {
+    loop {
+        let message = match client.read_message(config.limits.max_line + config.limits.max_preauth_literal).await? {
+            Read::Closed => return Ok(Outcome::Closed),
+            Read::TooLarge(start) => {
+                let tag = classify::classify_command(&start).map(|head| head.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
+                tracing::warn!(limit = "max_preauth_literal", value = config.limits.max_preauth_literal, "rejected a pre-auth command over the size limit");
+                let mut reply = tag;
+                reply.extend_from_slice(b" BAD Command too large before login\r\n");
+                client.write_all(&reply).await?;
+                continue;
+            }
+            Read::Message(message) => message,
+        };
+
+        match step(&message, client).await? {
+            Step::Reply(reply) => client.write_all(&reply).await?,
+            Step::Logout(tag) => {
+                let mut reply = b"* BYE Logging out\r\n".to_vec();
+                reply.extend_from_slice(&tag);
+                reply.extend_from_slice(b" OK LOGOUT completed\r\n");
+                client.write_all(&reply).await?;
+                return Ok(Outcome::Closed);
+            }
+            Step::Login { tag, credentials } => {
+                if let Some(authenticated) = try_login(client, config, &tag, credentials).await? {
+                    return Ok(Outcome::Authenticated(authenticated));
+                }
+            }
+        }
+    }
+}
+
+/// Interprets one whole pre-auth command.
+async fn step(message: &[u8], client: &mut FramedStream) -> std::io::Result<Step> {
+    let head = match classify::classify_command(message) {
+        Ok(head) => head,
+        Err(error) => {
+            tracing::warn!(%error, "rejected a client line that is not a command");
+            return Ok(Step::Reply(format!("* BAD Invalid command line: {error}\r\n").into_bytes()));
+        }
+    };
+    let tag = head.tag.to_vec();
+    let reply = |text: &str| {
+        let mut line = tag.clone();
+        line.push(b' ');
+        line.extend_from_slice(text.as_bytes());
+        line.extend_from_slice(b"\r\n");
+        Step::Reply(line)
+    };
+
+    Ok(match head.name {
+        CommandName::Capability => {
+            let mut line = format!("* CAPABILITY {CAPABILITIES}\r\n").into_bytes();
+            let Step::Reply(done) = reply("OK CAPABILITY completed") else { unreachable!() };
+            line.extend_from_slice(&done);
+            Step::Reply(line)
+        }
+        CommandName::Noop => reply("OK NOOP completed"),
+        CommandName::Id => {
+            let mut line = format!("* ID (\"name\" \"imapgate\" \"version\" \"{}\")\r\n", env!("CARGO_PKG_VERSION")).into_bytes();
+            let Step::Reply(done) = reply("OK ID completed") else { unreachable!() };
+            line.extend_from_slice(&done);
+            Step::Reply(line)
+        }
+        CommandName::Logout => Step::Logout(tag.clone()),
+        CommandName::Login => match login_arguments(message, head.args_at) {
+            Some(credentials) => Step::Login { tag: tag.clone(), credentials },
+            None => {
+                tracing::warn!("rejected a LOGIN with invalid arguments");
+                reply("BAD LOGIN expects a user name and a password")
+            }
+        },
+        CommandName::Authenticate => authenticate(message, head.args_at, &tag, client).await?,
+        CommandName::StartTls => reply("BAD STARTTLS is not available on this listener"),
+        _ => {
+            tracing::debug!(command = ?head.name, "rejected a command before login");
+            reply("BAD Command not available before login; log in first")
+        }
+    })
+}
+
+/// The user name and password of `LOGIN user password`.
+fn login_arguments(message: &[u8], args_at: usize) -> Option<Credentials> {
+    let tokens = scan::tokenize(message, args_at).ok()?;
+    if tokens.len() != 3 || tokens[2].kind != TokenKind::End {
+        return None;
+    }
+    let user = scan::string_value(message, &tokens[0])?;
+    let password = scan::string_value(message, &tokens[1])?;
+    Some(Credentials {
+        authzid: None,
+        user: String::from_utf8(user.into_owned()).ok()?,
+        password: Secret::new(password.into_owned()),
+    })
+}
+
+/// `AUTHENTICATE PLAIN [initial-response]`; asks for the response with `+`
+/// when the client did not send it inline.
+async fn authenticate(message: &[u8], args_at: usize, tag: &[u8], client: &mut FramedStream) -> std::io::Result<Step> {
+    let tagged = |text: &str| {
+        let mut line = tag.to_vec();
+        line.push(b' ');
+        line.extend_from_slice(text.as_bytes());
+        line.extend_from_slice(b"\r\n");
+        Step::Reply(line)
+    };
+    let Ok(tokens) = scan::tokenize(message, args_at) else {
+        return Ok(tagged("BAD Invalid AUTHENTICATE arguments"));
+    };
+    let mechanism = tokens.first().and_then(|token| scan::string_value(message, token));
+    if !mechanism.is_some_and(|mechanism| mechanism.eq_ignore_ascii_case(b"PLAIN")) {
+        return Ok(tagged("NO [CANNOT] Unsupported authentication mechanism; use PLAIN"));
+    }
+
+    let response = match tokens.get(1).filter(|token| token.kind != TokenKind::End) {
+        Some(token) => Secret::new(scan::string_value(message, token).map(|value| value.into_owned()).unwrap_or_default()),
+        None => {
+            client.write_all(b"+ \r\n").await?;
+            match client.read_message(8 * 1024).await? {
+                Read::Message(line) => Secret::new(line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n")).unwrap_or(&line).to_vec()),
+                Read::TooLarge(_) => return Ok(tagged("BAD Authentication response too large")),
+                Read::Closed => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            }
+        }
+    };
+    if response.expose() == b"*" {
+        return Ok(tagged("BAD Authentication cancelled"));
+    }
+    // `=` is an empty initial response (RFC 4959).
+    let encoded = if response.expose() == b"=" { &b""[..] } else { response.expose() };
+    let decoded = match base64::engine::general_purpose::STANDARD.decode(encoded) {
+        Ok(decoded) => Secret::new(decoded),
+        Err(_) => return Ok(tagged("BAD Invalid base64 in authentication response")),
+    };
+    match Credentials::from_plain(decoded.expose()) {
+        Some(credentials) => Ok(Step::Login { tag: tag.to_vec(), credentials }),
+        None => Ok(tagged("BAD Invalid PLAIN authentication message")),
+    }
+}
+
+/// Connects to the upstream and logs in. A refusal or an unreachable
+/// upstream is reported to the client, and the session stays in pre-auth.
+async fn try_login(
+    client: &mut FramedStream,
+    config: &Config,
+    tag: &[u8],
+    credentials: Credentials,
+) -> std::io::Result<Option<Authenticated>> {
+    let address = &config.upstream.as_ref().expect("validated config has an upstream").address;
+    let span = tracing::Span::current();
+    span.record("upstream.addr", address.as_str());
+
+    let result = async {
+        let mut upstream = upstream::connect(address, config.timeouts.upstream_connect()).await?;
+        let outcome = upstream.login(tag, &credentials).await?;
+        Ok::<_, upstream::UpstreamError>((upstream, outcome))
+    }
+    .await;
+
+    match result {
+        Ok((upstream, LoginOutcome::LoggedIn { reply, capabilities })) => {
+            span.record("user", credentials.user.as_str());
+            tracing::info!("logged in");
+            Ok(Some(Authenticated { upstream, user: credentials.user.clone(), reply, capabilities }))
+        }
+        Ok((_, LoginOutcome::Refused { reply })) => {
+            tracing::info!(user = credentials.user.as_str(), "upstream refused the login");
+            client.write_all(&reply).await?;
+            Ok(None)
+        }
+        Err(error) => {
+            tracing::error!(%error, "upstream unavailable");
+            let mut line = tag.to_vec();
+            line.extend_from_slice(b" NO [UNAVAILABLE] The mail server is unavailable; try again later\r\n");
+            client.write_all(&line).await?;
+            Ok(None)
+        }
+    }
+}

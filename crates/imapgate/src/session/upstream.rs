@@ -1,0 +1,239 @@
+//! The connection to the IMAP server: connect, greeting, capabilities,
+//! login with the client's credentials, and learning the delimiter.
+
+use std::time::Duration;
+
+use base64::Engine;
+use imapgate_proto::classify::{self, ResponseHead, ResponseName, Status};
+use imapgate_proto::encode::{self, Grammar, LiteralSupport};
+use imapgate_proto::framer::Peer;
+use imapgate_proto::scan::{self, StringForm, TokenKind};
+use tokio::net::TcpStream;
+
+use super::io::{FramedStream, Read};
+use super::secret::Credentials;
+
+/// Largest response imapgate reads from the server before relaying starts.
+const MAX_RESPONSE: usize = 256 * 1024;
+
+/// Tags of commands imapgate sends on its own. Client tags cannot collide
+/// with them in flight: these commands finish before relaying starts.
+const CAPABILITY_TAG: &str = "imapgate.capability";
+const DELIMITER_TAG: &str = "imapgate.delimiter";
+
+/// Why the upstream could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("connecting to {address} failed: {source}")]
+    Connect { address: String, source: std::io::Error },
+    #[error("connecting to {address} timed out after {seconds} s")]
+    ConnectTimeout { address: String, seconds: u64 },
+    #[error("upstream I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("upstream closed the connection")]
+    Closed,
+    #[error("upstream sent an unexpected response: {0}")]
+    Protocol(String),
+}
+
+/// A connected, not yet authenticated upstream.
+pub struct Upstream {
+    pub conn: FramedStream,
+    pub address: String,
+    /// Capabilities from the greeting or a CAPABILITY command, upper-cased.
+    pub capabilities: Vec<String>,
+}
+
+/// The server's answer to the login.
+pub enum LoginOutcome {
+    /// Logged in. `reply` is the server's tagged OK line.
+    LoggedIn { reply: Vec<u8>, capabilities: Vec<String> },
+    /// Refused. `reply` is the server's tagged NO or BAD line.
+    Refused { reply: Vec<u8> },
+}
+
+/// Connects to `address` and reads the greeting and capabilities.
+pub async fn connect(address: &str, timeout: Duration) -> Result<Upstream, UpstreamError> {
+    let connecting = TcpStream::connect(address);
+    let stream = match tokio::time::timeout(timeout, connecting).await {
+        Err(_) => return Err(UpstreamError::ConnectTimeout { address: address.to_string(), seconds: timeout.as_secs() }),
+        Ok(Err(source)) => return Err(UpstreamError::Connect { address: address.to_string(), source }),
+        Ok(Ok(stream)) => stream,
+    };
+    stream.set_nodelay(true)?;
+    let mut conn = FramedStream::new(stream, Peer::Server);
+
+    let greeting = tokio::time::timeout(timeout, read_response(&mut conn))
+        .await
+        .map_err(|_| UpstreamError::ConnectTimeout { address: address.to_string(), seconds: timeout.as_secs() })??;
+    match classify::classify_response(&greeting) {
+        Some(ResponseHead::Untagged { name: ResponseName::Condition(Status::Ok), .. }) => {}
+        _ => return Err(UpstreamError::Protocol(format!("greeting is not `* OK`: {}", shown(&greeting)))),
+    }
+
+    let mut upstream = Upstream { conn, address: address.to_string(), capabilities: capability_code(&greeting) };
+    if upstream.capabilities.is_empty() {
+        upstream.capabilities = upstream.ask_capabilities().await?;
+    }
+    Ok(upstream)
+}
+
+impl Upstream {
+    fn has(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|known| known == capability)
+    }
+
+    /// What literals the server accepts without a continuation request.
+    pub fn literal_support(capabilities: &[String]) -> LiteralSupport {
+        if capabilities.iter().any(|known| known == "LITERAL+") {
+            LiteralSupport::NonSyncAny
+        } else if capabilities.iter().any(|known| known == "LITERAL-") {
+            LiteralSupport::NonSyncUpTo4096
+        } else {
+            LiteralSupport::Synchronizing
+        }
+    }
+
+    async fn ask_capabilities(&mut self) -> Result<Vec<String>, UpstreamError> {
+        self.conn.write_all(format!("{CAPABILITY_TAG} CAPABILITY\r\n").as_bytes()).await?;
+        let mut capabilities = Vec::new();
+        loop {
+            let response = read_response(&mut self.conn).await?;
+            if response.len() > 13 && response[..13].eq_ignore_ascii_case(b"* CAPABILITY ") {
+                capabilities = words(&response[13..]);
+            }
+            if is_tagged(&response, CAPABILITY_TAG) {
+                return Ok(capabilities);
+            }
+        }
+    }
+
+    /// Logs in with the client's credentials under the client's tag:
+    /// AUTHENTICATE PLAIN when the server offers it with SASL-IR, else LOGIN.
+    pub async fn login(&mut self, tag: &[u8], credentials: &Credentials) -> Result<LoginOutcome, UpstreamError> {
+        let mut command = tag.to_vec();
+        if self.has("AUTH=PLAIN") && self.has("SASL-IR") {
+            let payload = credentials.plain_payload();
+            command.extend_from_slice(b" AUTHENTICATE PLAIN ");
+            command.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(payload.expose()).as_bytes());
+            command.extend_from_slice(b"\r\n");
+            self.conn.write_all(&command).await?;
+        } else {
+            let literals = Self::literal_support(&self.capabilities);
+            command.extend_from_slice(b" LOGIN ");
+            command.extend_from_slice(&encode::encode_string(credentials.user.as_bytes(), StringForm::Quoted, Grammar::Astring, literals, false));
+            command.push(b' ');
+            command.extend_from_slice(&encode::encode_string(credentials.password.expose(), StringForm::Quoted, Grammar::Astring, literals, false));
+            command.extend_from_slice(b"\r\n");
+            self.send_with_literals(&command).await?;
+        }
+
+        let mut capabilities = Vec::new();
+        loop {
+            let response = read_response(&mut self.conn).await?;
+            if response.len() > 13 && response[..13].eq_ignore_ascii_case(b"* CAPABILITY ") {
+                capabilities = words(&response[13..]);
+                continue;
+            }
+            match classify::classify_response(&response) {
+                Some(ResponseHead::Tagged { tag: got, status, .. }) if got == tag => {
+                    if status != Status::Ok {
+                        return Ok(LoginOutcome::Refused { reply: response });
+                    }
+                    let from_code = capability_code(&response);
+                    if !from_code.is_empty() {
+                        capabilities = from_code;
+                    }
+                    if capabilities.is_empty() {
+                        capabilities = self.ask_capabilities().await?;
+                    }
+                    return Ok(LoginOutcome::LoggedIn { reply: response, capabilities });
+                }
+                Some(ResponseHead::Continuation) => {
+                    return Err(UpstreamError::Protocol("unexpected continuation request during login".into()));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a command whose synchronizing literals each wait for `+`.
+    async fn send_with_literals(&mut self, command: &[u8]) -> Result<(), UpstreamError> {
+        let mut parts = crate::relay::split_at_sync_literals(command);
+        while let Some(part) = parts.pop_front() {
+            self.conn.write_all(&part).await?;
+            if parts.is_empty() {
+                break;
+            }
+            let response = read_response(&mut self.conn).await?;
+            if !response.starts_with(b"+") {
+                return Err(UpstreamError::Protocol(format!("expected a continuation request, got {}", shown(&response))));
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks `LIST "" ""` for the hierarchy delimiter; `None` for a flat
+    /// namespace.
+    pub async fn learn_delimiter(&mut self) -> Result<Option<char>, UpstreamError> {
+        self.conn.write_all(format!("{DELIMITER_TAG} LIST \"\" \"\"\r\n").as_bytes()).await?;
+        let mut delimiter = None;
+        loop {
+            let response = read_response(&mut self.conn).await?;
+            match classify::classify_response(&response) {
+                Some(ResponseHead::Untagged { name: ResponseName::List, args_at, .. }) => {
+                    delimiter = list_delimiter(&response, args_at);
+                }
+                Some(ResponseHead::Tagged { tag, status, .. }) if tag == DELIMITER_TAG.as_bytes() => {
+                    if status != Status::Ok {
+                        return Err(UpstreamError::Protocol(format!("LIST \"\" \"\" failed: {}", shown(&response))));
+                    }
+                    return Ok(delimiter);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Reads one response message.
+async fn read_response(conn: &mut FramedStream) -> Result<Vec<u8>, UpstreamError> {
+    match conn.read_message(MAX_RESPONSE).await? {
+        Read::Message(message) => Ok(message),
+        Read::TooLarge(_) => Err(UpstreamError::Protocol(format!("response larger than {MAX_RESPONSE} bytes"))),
+        Read::Closed => Err(UpstreamError::Closed),
+    }
+}
+
+fn is_tagged(response: &[u8], tag: &str) -> bool {
+    matches!(classify::classify_response(response), Some(ResponseHead::Tagged { tag: got, .. }) if got == tag.as_bytes())
+}
+
+/// The delimiter field of a `* LIST (attributes) delimiter name` response.
+fn list_delimiter(response: &[u8], args_at: usize) -> Option<char> {
+    let tokens = scan::tokenize(response, args_at).ok()?;
+    let close = tokens.iter().position(|token| token.kind == TokenKind::ListClose)?;
+    let token = tokens.get(close + 1)?;
+    let value = scan::string_value(response, token)?;
+    std::str::from_utf8(&value).ok()?.chars().next()
+}
+
+/// The names in a `[CAPABILITY …]` response code, upper-cased.
+fn capability_code(line: &[u8]) -> Vec<String> {
+    let upper = line.to_ascii_uppercase();
+    let Some(start) = upper.windows(12).position(|window| window == b"[CAPABILITY ") else {
+        return Vec::new();
+    };
+    let rest = &line[start + 12..];
+    let end = rest.iter().position(|byte| *byte == b']').unwrap_or(rest.len());
+    words(&rest[..end])
+}
+
+fn words(list: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(list).split_ascii_whitespace().map(|word| word.to_ascii_uppercase()).collect()
+}
+
+/// Up to 100 bytes of a response, escaped, for error messages.
+pub fn shown(bytes: &[u8]) -> String {
+    bytes.iter().take(100).flat_map(|byte| std::ascii::escape_default(*byte)).map(char::from).collect()
+}
