@@ -24,6 +24,9 @@ pub struct SessionInfo {
     /// The server's hierarchy delimiter; `None` for a flat namespace or when
     /// it was not learned.
     pub server_delimiter: Option<char>,
+    /// The server's namespace prefixes (decoded); a name outside all of
+    /// them cannot exist. Empty when unknown.
+    pub server_namespaces: Vec<String>,
     /// `ENABLE UTF8=ACCEPT` is in effect: mailbox names are raw UTF-8.
     pub utf8: bool,
     /// Literals the server accepts without a continuation request.

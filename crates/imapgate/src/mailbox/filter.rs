@@ -170,6 +170,12 @@ impl MailboxFilter {
             Ok((server, _rule)) => server,
             Err(error) => return Err(refusal(&error, purpose)),
         };
+        if !in_namespace(&server, session) {
+            return Err(match purpose {
+                Purpose::Existing => Reply::no("NONEXISTENT", "Mailbox does not exist"),
+                Purpose::New => Reply::no("CANNOT", "Mailbox name is outside the server's namespaces"),
+            });
+        }
         let value = name.with_text(server).to_wire(session.utf8);
         if value == raw {
             return Ok(());
@@ -365,6 +371,18 @@ fn delimiter_field(delimiter: Option<char>) -> String {
 fn delimiter_field_value(value: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(value);
     delimiter_field(text.chars().next()).into_bytes()
+}
+
+/// Whether a server name lies in one of the server's namespaces; always
+/// true when they are unknown.
+fn in_namespace(server: &str, session: &SessionInfo) -> bool {
+    if session.server_namespaces.is_empty() || server.eq_ignore_ascii_case("INBOX") {
+        return true;
+    }
+    session.server_namespaces.iter().any(|prefix| {
+        let bare = session.server_delimiter.and_then(|delimiter| prefix.strip_suffix(delimiter)).unwrap_or(prefix);
+        server.starts_with(prefix.as_str()) || server == bare
+    })
 }
 
 /// The tagged reply for a client name that has no usable server name.

@@ -121,14 +121,16 @@ async fn relay(
 ) -> Result<String, upstream::UpstreamError> {
     let Authenticated { mut upstream, user, reply, capabilities } = authenticated;
 
-    let server_delimiter = match shared.chain.server_delimiter() {
-        DelimiterSource::NotNeeded => None,
-        DelimiterSource::Configured(delimiter) => Some(delimiter),
-        DelimiterSource::Learn => upstream.learn_delimiter().await?,
+    let hierarchy = match shared.chain.server_delimiter() {
+        DelimiterSource::NotNeeded => upstream::Hierarchy::default(),
+        DelimiterSource::Configured(delimiter) => upstream::Hierarchy { delimiter: Some(delimiter), prefixes: Vec::new() },
+        DelimiterSource::Learn => upstream.learn_hierarchy().await?,
     };
+    let server_delimiter = hierarchy.delimiter;
     let session = SessionInfo {
         user,
         server_delimiter,
+        server_namespaces: hierarchy.prefixes,
         utf8: false,
         server_literals: Upstream::literal_support(&capabilities),
     };

@@ -20,6 +20,7 @@ const MAX_RESPONSE: usize = 256 * 1024;
 /// with them in flight: these commands finish before relaying starts.
 const CAPABILITY_TAG: &str = "imapgate.capability";
 const DELIMITER_TAG: &str = "imapgate.delimiter";
+const NAMESPACE_TAG: &str = "imapgate.namespace";
 
 /// Why the upstream could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +148,7 @@ impl Upstream {
                     if capabilities.is_empty() {
                         capabilities = self.ask_capabilities().await?;
                     }
+                    self.capabilities = capabilities.clone();
                     return Ok(LoginOutcome::LoggedIn { reply: response, capabilities });
                 }
                 Some(ResponseHead::Continuation) => {
@@ -173,9 +175,42 @@ impl Upstream {
         Ok(())
     }
 
+    /// Learns the server's hierarchy: NAMESPACE when offered (prefixes and
+    /// the personal namespace's delimiter), else `LIST "" ""` (delimiter only).
+    pub async fn learn_hierarchy(&mut self) -> Result<Hierarchy, UpstreamError> {
+        if self.has("NAMESPACE") {
+            let namespaces = self.ask_namespaces().await?;
+            if let Some(first) = namespaces.first() {
+                return Ok(Hierarchy { delimiter: first.delimiter, prefixes: namespaces.iter().map(|n| n.prefix.clone()).collect() });
+            }
+        }
+        Ok(Hierarchy { delimiter: self.ask_list_delimiter().await?, prefixes: Vec::new() })
+    }
+
+    async fn ask_namespaces(&mut self) -> Result<Vec<Namespace>, UpstreamError> {
+        self.conn.write_all(format!("{NAMESPACE_TAG} NAMESPACE\r\n").as_bytes()).await?;
+        let mut namespaces = Vec::new();
+        loop {
+            let response = read_response(&mut self.conn).await?;
+            match classify::classify_response(&response) {
+                Some(ResponseHead::Untagged { name: ResponseName::Namespace, args_at, .. }) => {
+                    namespaces = parse_namespaces(&response, args_at)
+                        .ok_or_else(|| UpstreamError::Protocol(format!("invalid NAMESPACE response: {}", shown(&response))))?;
+                }
+                Some(ResponseHead::Tagged { tag, status, .. }) if tag == NAMESPACE_TAG.as_bytes() => {
+                    if status != Status::Ok {
+                        return Err(UpstreamError::Protocol(format!("NAMESPACE failed: {}", shown(&response))));
+                    }
+                    return Ok(namespaces);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Asks `LIST "" ""` for the hierarchy delimiter; `None` for a flat
     /// namespace.
-    pub async fn learn_delimiter(&mut self) -> Result<Option<char>, UpstreamError> {
+    async fn ask_list_delimiter(&mut self) -> Result<Option<char>, UpstreamError> {
         self.conn.write_all(format!("{DELIMITER_TAG} LIST \"\" \"\"\r\n").as_bytes()).await?;
         let mut delimiter = None;
         loop {
@@ -194,6 +229,54 @@ impl Upstream {
             }
         }
     }
+}
+
+/// The server's hierarchy as learned after login.
+#[derive(Clone, Debug, Default)]
+pub struct Hierarchy {
+    pub delimiter: Option<char>,
+    /// Namespace prefixes (personal, other users', shared), decoded; empty
+    /// when the server does not support NAMESPACE.
+    pub prefixes: Vec<String>,
+}
+
+/// One namespace of a NAMESPACE response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Namespace {
+    prefix: String,
+    delimiter: Option<char>,
+}
+
+/// Parses `* NAMESPACE (("INBOX." ".")) NIL (("" "/"))` into its
+/// namespaces, personal ones first (RFC 2342).
+fn parse_namespaces(response: &[u8], args_at: usize) -> Option<Vec<Namespace>> {
+    let tokens = scan::tokenize(response, args_at).ok()?;
+    let mut namespaces = Vec::new();
+    let mut depth = 0usize;
+    let mut fields: Vec<Option<Vec<u8>>> = Vec::new();
+    for token in &tokens {
+        match token.kind {
+            TokenKind::ListOpen => {
+                depth += 1;
+                if depth == 2 {
+                    fields.clear();
+                }
+            }
+            TokenKind::ListClose => {
+                if depth == 2 {
+                    let prefix = fields.first()?.clone()?;
+                    let delimiter = fields.get(1)?.as_ref().and_then(|value| std::str::from_utf8(value).ok()?.chars().next());
+                    let prefix = imapgate_proto::mutf7::decode(&prefix).unwrap_or_else(|_| String::from_utf8_lossy(&prefix).into_owned());
+                    namespaces.push(Namespace { prefix, delimiter });
+                }
+                depth = depth.checked_sub(1)?;
+            }
+            TokenKind::Nil if depth == 2 => fields.push(None),
+            TokenKind::String(_) if depth == 2 => fields.push(Some(scan::string_value(response, token)?.into_owned())),
+            _ => {}
+        }
+    }
+    Some(namespaces)
 }
 
 /// Reads one response message.
@@ -236,4 +319,29 @@ fn words(list: &[u8]) -> Vec<String> {
 /// Up to 100 bytes of a response, escaped, for error messages.
 pub fn shown(bytes: &[u8]) -> String {
     bytes.iter().take(100).flat_map(|byte| std::ascii::escape_default(*byte)).map(char::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_personal_first() {
+        let response = b"* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"#shared/\" \"/\") (\"\" NIL))\r\n";
+        let namespaces = parse_namespaces(response, 11).unwrap();
+        assert_eq!(namespaces[0], Namespace { prefix: "INBOX.".into(), delimiter: Some('.') });
+        assert_eq!(namespaces[1], Namespace { prefix: "#shared/".into(), delimiter: Some('/') });
+        assert_eq!(namespaces[2], Namespace { prefix: String::new(), delimiter: None });
+    }
+
+    #[test]
+    fn namespace_all_nil() {
+        assert_eq!(parse_namespaces(b"* NAMESPACE NIL NIL NIL\r\n", 11).unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn list_delimiter_quoted_and_nil() {
+        assert_eq!(list_delimiter(b"* LIST (\\Noselect) \".\" \"\"\r\n", 6), Some('.'));
+        assert_eq!(list_delimiter(b"* LIST (\\Noselect) NIL \"\"\r\n", 6), None);
+    }
 }
