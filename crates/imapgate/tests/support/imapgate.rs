@@ -1,0 +1,92 @@
+//! The imapgate binary, started with a configuration written to a temporary
+//! directory, listening on a free loopback port; stopped on drop.
+
+use std::fs;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::ImapClient;
+
+/// A running imapgate process.
+pub struct Imapgate {
+    child: Child,
+    port: u16,
+    log_path: PathBuf,
+    // Dropped after `Drop::drop` has stopped the process.
+    _dir: tempfile::TempDir,
+}
+
+impl Imapgate {
+    /// Starts imapgate in front of `upstream` with the filter chain
+    /// `filters` and further TOML `sections` (`[mailbox]`, `[limits]`...).
+    pub fn start(upstream: SocketAddr, filters: &[&str], sections: &str) -> Imapgate {
+        let dir = tempfile::Builder::new().prefix("imapgate-proxy-").tempdir().expect("failed to create a temporary directory");
+        let port = free_port();
+        let filters: Vec<String> = filters.iter().map(|name| format!("{name:?}")).collect();
+        let config = format!(
+            "filters = [{}]\n\n[[listen]]\naddress = \"127.0.0.1:{port}\"\n\n[upstream]\naddress = \"{upstream}\"\n\n{sections}\n",
+            filters.join(", ")
+        );
+        let config_path = dir.path().join("imapgate.toml");
+        fs::write(&config_path, config).expect("failed to write the imapgate configuration");
+        let log_path = dir.path().join("imapgate.log");
+        let log = fs::File::create(&log_path).expect("failed to create the imapgate log file");
+
+        let child = Command::new(env!("CARGO_BIN_EXE_imapgate"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config_path)
+            .env("IMAPGATE_LOG", "trace")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("failed to start the imapgate binary");
+        let mut proxy = Imapgate { child, port, log_path, _dir: dir };
+        proxy.wait_until_listening();
+        proxy
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// A new client connection; the greeting has been read.
+    pub fn connect(&self) -> ImapClient {
+        ImapClient::connect(self.addr())
+    }
+
+    /// Everything imapgate logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("imapgate exited with {status} before listening; log:\n{}", self.log());
+            }
+            if TcpStream::connect(self.addr()).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("imapgate did not listen on port {} within 10 s; log:\n{}", self.port, self.log());
+    }
+}
+
+impl Drop for Imapgate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("failed to bind a free port");
+    listener.local_addr().expect("bound socket has an address").port()
+}
