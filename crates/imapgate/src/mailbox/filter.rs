@@ -310,13 +310,17 @@ impl MailboxFilter {
     }
 }
 
-/// The value and original form of string token `index`.
+/// The value and original form of string token `index`. An unquoted `NIL`
+/// counts as an atom: where an astring is expected, it names a mailbox.
 fn string_token(message: &Message<'_>, index: usize) -> Option<(Vec<u8>, StringForm)> {
-    let TokenKind::String(form) = message.kind(index)? else {
-        return None;
-    };
-    let form = *form;
-    Some((message.string(index)?.into_owned(), form))
+    match message.kind(index)? {
+        TokenKind::String(form) => Some((message.string(index)?.into_owned(), *form)),
+        TokenKind::Nil => {
+            let span = message.tokens()[index].span.clone();
+            Some((message.bytes()[span].to_vec(), StringForm::Atom))
+        }
+        _ => None,
+    }
 }
 
 /// Replaces a non-empty LIST reference with `""`, since the rewritten
