@@ -110,22 +110,30 @@ impl Relay {
             self.client_line.extend_from_slice(part);
             return;
         }
+        let start = if self.client_line.is_empty() { part.to_vec() } else { std::mem::take(&mut self.client_line) };
+        self.reject_long_line(&start);
+    }
 
+    /// Discards the message of a line over `max_line`; `start` is the
+    /// beginning of that line. The client gets `BAD` once the line ends.
+    fn reject_long_line(&mut self, start: &[u8]) {
         tracing::warn!(limit = "max_line", value = self.limits.max_line, "rejected a command line over the length limit");
         let reply = Reply::bad(format!("Command line too long (limit {} bytes)", self.limits.max_line));
         let tag = match std::mem::replace(&mut self.client_message, Message::Between) {
             Message::Collected(collected) => collected.tag,
-            _ => {
-                let start = if self.client_line.is_empty() { part } else { &self.client_line[..] };
-                classify::classify_command(start).map_or_else(|_| b"*".to_vec(), |head| head.tag.to_vec())
-            }
+            _ => classify::classify_command(start).map_or_else(|_| b"*".to_vec(), |head| head.tag.to_vec()),
         };
         self.client_line.clear();
         self.client_message = Message::Discarded { tag, reply: Some(reply) };
     }
 
     fn client_line_end(&mut self, line: &[u8], starts_message: bool, literal: Option<LiteralHeader>, out: &mut Output) -> After {
-        if starts_message {
+        // A line that arrived whole was not checked against `max_line` as
+        // its pieces are in `client_line_part`.
+        let limited = starts_message || matches!(self.client_message, Message::Collected(_));
+        if limited && line.len() > self.limits.max_line {
+            self.reject_long_line(line);
+        } else if starts_message {
             self.start_client_message(line, out);
         }
         let sync = literal.is_some_and(|header| header.synchronizing);
