@@ -206,6 +206,10 @@ impl Relay {
     fn start_client_message(&mut self, line: &[u8], out: &mut Output) {
         if self.in_continuation_command() {
             // `DONE` after IDLE, or a SASL response line: not a command.
+            // IDLE takes only this one line.
+            if let Some(idle) = self.pending.iter_mut().find(|pending| pending.name == CommandName::Idle && !pending.done) {
+                idle.done = true;
+            }
             self.client_message = Message::Relayed;
             return;
         }
@@ -239,7 +243,7 @@ impl Relay {
                 append_literal_name,
             });
         } else {
-            self.pending.push(Pending { tag, name: head.name });
+            self.pending.push(Pending { tag, name: head.name, done: false });
             self.client_message = Message::Relayed;
         }
     }
@@ -356,7 +360,7 @@ impl Relay {
     /// `client_literal` is set when `wire` ends with the client's own
     /// synchronizing literal announcement (APPEND's message).
     fn send_command(&mut self, tag: Vec<u8>, name: CommandName, wire: Vec<u8>, client_literal: bool, out: &mut Output) {
-        self.pending.push(Pending { tag: tag.clone(), name });
+        self.pending.push(Pending { tag: tag.clone(), name, done: false });
         let mut parts = super::split_at_sync_literals(&wire);
         let first = parts.pop_front().unwrap_or_default();
         out.to_server.extend_from_slice(&first);
