@@ -1047,3 +1047,175 @@ fn reply_waits_for_server_message_boundary() {
         ],
     );
 }
+
+// More forms of the same commands.
+
+#[test]
+fn lsub_and_list_extended_are_mapped() {
+    run(
+        mailbox(),
+        &[
+            c("A1 LSUB \"\" \"*\"\r\n"),
+            to_server("A1 LSUB \"\" \"*\"\r\n"),
+            s("* LSUB () \".\" \"INBOX.Sent Items\"\r\n* LSUB () \".\" INBOX.Junk\r\nA1 OK done\r\n"),
+            to_client("* LSUB () \"/\" \"Sent\"\r\nA1 OK done\r\n"),
+            c("A2 LIST (SUBSCRIBED) \"\" Sent RETURN (CHILDREN)\r\n"),
+            to_server("A2 LIST (SUBSCRIBED) \"\" \"INBOX.Sent Items\" RETURN (CHILDREN)\r\n"),
+            s("* LIST (\\Subscribed \\HasNoChildren) \".\" \"INBOX.Sent Items\"\r\nA2 OK done\r\n"),
+            to_client("* LIST (\\Subscribed \\HasNoChildren) \"/\" \"Sent\"\r\nA2 OK done\r\n"),
+            c("A3 LIST \"\" %\r\n"),
+            to_server("A3 LIST \"\" \"*\"\r\n"),
+            s("* LIST () \".\" INBOX\r\nA3 OK done\r\n"),
+            to_client("* LIST () \"/\" INBOX\r\nA3 OK done\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn bare_line_feed_commands_are_mapped() {
+    run(
+        mailbox(),
+        &[
+            c("A1 SELECT Sent\n"),
+            to_server("A1 SELECT \"INBOX.Sent Items\"\n"),
+            s("A1 OK done\n"),
+            to_client("A1 OK done\n"),
+        ],
+    );
+}
+
+#[test]
+fn non_sync_literal_name_is_mapped() {
+    run(
+        mailbox(),
+        &[
+            c("A1 SELECT {4+}\r\nSent\r\n"),
+            to_server("A1 SELECT {16+}\r\nINBOX.Sent Items\r\n"),
+            to_client(""),
+        ],
+    );
+    run(
+        mailbox_sync(),
+        &[
+            c("A1 SELECT {4+}\r\nSent\r\n"),
+            to_server("A1 SELECT {16}\r\n"),
+            s("+ OK\r\n"),
+            to_server("INBOX.Sent Items\r\n"),
+            to_client(""),
+        ],
+    );
+}
+
+#[test]
+fn append_binary_literal_streams() {
+    run(
+        mailbox(),
+        &[
+            c("A1 APPEND Sent (\\Seen) ~{5+}\r\nhe\0lo\r\n"),
+            to_server("A1 APPEND \"INBOX.Sent Items\" (\\Seen) ~{5+}\r\nhe\0lo\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn append_refused_while_imapgate_waits_for_continuation() {
+    run(
+        mailbox_sync(),
+        &[
+            c("A1 APPEND {4}\r\n"),
+            to_client("+ Ready for literal data\r\n"),
+            c("Sent {5}\r\n"),
+            to_server("A1 APPEND {16}\r\n"),
+            s("A1 NO [OVERQUOTA] no room\r\n"),
+            to_client("A1 NO [OVERQUOTA] no room\r\n"),
+            to_server(""),
+            c("A2 NOOP\r\n"),
+            to_server("A2 NOOP\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn long_server_lines_pass_and_map() {
+    let search = format!("* SEARCH {}\r\n", "1 ".repeat(10_000));
+    let name = "n".repeat(10_000);
+    let setup = Setup { limits: RelayLimits { max_line: 1024, max_collected: 64 * 1024 }, ..mailbox() };
+    run(
+        setup,
+        &[
+            c("A1 LIST \"\" \"*\"\r\n"),
+            to_server("A1 LIST \"\" \"*\"\r\n"),
+            s(&search),
+            to_client(&search),
+            s(format!("* LIST () \".\" INBOX.Archive.{name}\r\nA1 OK done\r\n")),
+            to_client(format!("* LIST () \"/\" Archive/{name}\r\nA1 OK done\r\n")),
+        ],
+    );
+}
+
+#[test]
+fn stats_count_and_relay_becomes_idle() {
+    let mut relay = relay(mailbox());
+    let mut out = Output::default();
+    let mut client = BytesMut::from(&b"A1 SELECT Sent\r\nA2 SELECT INBOX/Junk\r\nA3 LIST \"\" \"%\"\r\n"[..]);
+    relay.client_input(&mut client, &mut out).unwrap();
+    assert!(!relay.is_idle(), "commands are pending");
+
+    let mut server = BytesMut::from(&b"A1 OK done\r\n* LIST () \".\" INBOX.Spam\r\n* LIST () \".\" INBOX\r\nA3 OK done\r\n"[..]);
+    relay.server_input(&mut server, &mut out).unwrap();
+    assert!(relay.is_idle(), "every command completed");
+    assert!(client.is_empty());
+    assert!(server.is_empty());
+
+    let stats = relay.stats();
+    assert_eq!(stats.commands, 3);
+    assert_eq!(stats.rewritten, 3, "SELECT, LIST and the delimiter of the LIST entry");
+    assert_eq!(stats.answered, 1, "the SELECT of a hidden name");
+    assert_eq!(stats.withheld, 1, "the hidden LIST entry");
+}
+
+#[test]
+fn rename_with_two_literals() {
+    run(
+        mailbox(),
+        &[
+            c("A1 RENAME {4}\r\n"),
+            to_client("+ Ready for literal data\r\n"),
+            c("Sent {9}\r\n"),
+            to_client("+ Ready for literal data\r\n"),
+            c("Archive/x\r\n"),
+            to_server("A1 RENAME {16+}\r\nINBOX.Sent Items {15+}\r\nINBOX.Archive.x\r\n"),
+        ],
+    );
+    run(
+        mailbox_sync(),
+        &[
+            c("A1 RENAME {4}\r\n"),
+            to_client("+ Ready for literal data\r\n"),
+            c("Sent {9}\r\n"),
+            to_client("+ Ready for literal data\r\n"),
+            c("Archive/x\r\n"),
+            to_server("A1 RENAME {16}\r\n"),
+            s("+ one\r\n"),
+            to_server("INBOX.Sent Items {15}\r\n"),
+            s("+ two\r\n"),
+            to_server("INBOX.Archive.x\r\n"),
+            to_client(""),
+        ],
+    );
+}
+
+#[test]
+fn long_line_with_non_sync_literal_is_rejected_after_literal() {
+    let flags = "\\Flag ".repeat(300);
+    run(
+        mailbox(),
+        &[
+            c(format!("A1 APPEND Sent ({flags}) {{5+}}\r\nhello\r\n")),
+            to_client("A1 BAD Command line too long (limit 1024 bytes)\r\n"),
+            to_server(""),
+            c("A2 NOOP\r\n"),
+            to_server("A2 NOOP\r\n"),
+        ],
+    );
+}
