@@ -15,7 +15,7 @@ fn problems(text: &str) -> Vec<ConfigProblem> {
     }
 }
 
-/// The problem reported at `place`; panics with every problem otherwise.
+/// Finds the problem reported at `place`, or panics and lists every problem.
 fn problem_at<'a>(problems: &'a [ConfigProblem], place: &str) -> &'a ConfigProblem {
     problems
         .iter()

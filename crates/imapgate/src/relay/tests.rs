@@ -665,7 +665,7 @@ fn list_for_hidden_name_is_empty() {
 // APPEND.
 
 #[test]
-fn append_sync_literal_streams_after_server_continuation() {
+fn append_sync_literal_waits_for_server() {
     run(
         mailbox(),
         &[
@@ -1118,7 +1118,7 @@ fn append_binary_literal_streams() {
 }
 
 #[test]
-fn append_refused_while_imapgate_waits_for_continuation() {
+fn append_refused_during_own_continuation() {
     run(
         mailbox_sync(),
         &[
@@ -1206,7 +1206,7 @@ fn rename_with_two_literals() {
 }
 
 #[test]
-fn long_line_with_non_sync_literal_is_rejected_after_literal() {
+fn long_line_with_literal_rejected() {
     let flags = "\\Flag ".repeat(300);
     run(
         mailbox(),
@@ -1216,6 +1216,52 @@ fn long_line_with_non_sync_literal_is_rejected_after_literal() {
             to_server(""),
             c("A2 NOOP\r\n"),
             to_server("A2 NOOP\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn list_status_follows_list_pattern() {
+    run(
+        mailbox(),
+        &[
+            c("A1 LIST \"\" \"%\" RETURN (STATUS (MESSAGES))\r\n"),
+            to_server("A1 LIST \"\" \"*\" RETURN (STATUS (MESSAGES))\r\n"),
+            s(concat!(
+                "* LIST () \".\" \"INBOX.Sent Items\"\r\n",
+                "* STATUS \"INBOX.Sent Items\" (MESSAGES 2)\r\n",
+                "* LIST () \".\" INBOX.Archive.2024\r\n",
+                "* STATUS INBOX.Archive.2024 (MESSAGES 5)\r\n",
+                "* LIST () \".\" INBOX.Junk\r\n",
+                "* STATUS INBOX.Junk (MESSAGES 9)\r\n",
+                "A1 OK done\r\n",
+            )),
+            to_client(concat!(
+                "* LIST () \"/\" \"Sent\"\r\n",
+                "* STATUS \"Sent\" (MESSAGES 2)\r\n",
+                "* LIST (\\Noselect \\HasChildren) \"/\" \"Archive\"\r\n",
+                "A1 OK done\r\n",
+            )),
+        ],
+    );
+}
+
+#[test]
+fn own_continuation_waits_for_server_message_boundary() {
+    let response = fetch_response(&[b'b'; 100]);
+    run(
+        mailbox(),
+        &[
+            c("A1 FETCH 1 BODY[]\r\n"),
+            to_server("A1 FETCH 1 BODY[]\r\n"),
+            s(&response[..50]),
+            to_client(&response[..50]),
+            c("A2 SELECT {4}\r\n"),
+            to_client(""),
+            s(&response[50..]),
+            to_client([&response[50..], b"+ Ready for literal data\r\n"].concat()),
+            c("Sent\r\n"),
+            to_server("A2 SELECT {16+}\r\nINBOX.Sent Items\r\n"),
         ],
     );
 }

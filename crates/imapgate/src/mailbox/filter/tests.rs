@@ -321,3 +321,25 @@ fn invalid_modified_utf7_passes_untouched() {
     let (bytes, _) = response(&mut filter, &session, b"* LIST () \".\" Other.a&b\r\n");
     assert_eq!(String::from_utf8_lossy(&bytes.unwrap()), "* LIST () \"/\" Other/a&b\r\n");
 }
+
+#[test]
+fn status_data_follows_list_status_pattern() {
+    let mut filter = filter(RULES);
+    let session = session(Some('.'));
+
+    // A superset LIST without STATUS leaves STATUS data alone.
+    command(&mut filter, &session, b"A1 LIST \"\" \"Archive/%\"\r\n");
+    let (bytes, _) = response(&mut filter, &session, b"* STATUS \"INBOX.Sent Items\" (MESSAGES 1)\r\n");
+    assert_eq!(bytes.as_deref(), Some(&b"* STATUS \"Sent\" (MESSAGES 1)\r\n"[..]));
+    completion(&mut filter, &session, b"A1", Status::Ok);
+
+    command(&mut filter, &session, b"A2 LIST \"\" \"Archive/%\" RETURN (status (MESSAGES))\r\n");
+    let (bytes, _) = response(&mut filter, &session, b"* STATUS \"INBOX.Sent Items\" (MESSAGES 1)\r\n");
+    assert_eq!(bytes, None, "outside the pattern");
+    let (bytes, _) = response(&mut filter, &session, b"* STATUS INBOX.Archive.x (MESSAGES 1)\r\n");
+    assert_eq!(bytes.as_deref(), Some(&b"* STATUS Archive/x (MESSAGES 1)\r\n"[..]));
+    completion(&mut filter, &session, b"A2", Status::Ok);
+
+    let (bytes, _) = response(&mut filter, &session, b"* STATUS \"INBOX.Sent Items\" (MESSAGES 1)\r\n");
+    assert!(bytes.is_some(), "the LIST completed");
+}
