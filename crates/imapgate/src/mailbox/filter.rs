@@ -307,7 +307,8 @@ impl MailboxFilter {
             tracing::debug!(mailbox = name.as_str(), "hid a mailbox from a STATUS response");
             return Verdict::Drop;
         };
-        // STATUS data of a superset LIST-STATUS: only for names the client's pattern matches.
+        // A widened LIST-STATUS returns STATUS data for every mailbox, so only
+        // names that the client's pattern matches are kept.
         let list_status = self.list_order.iter().filter_map(|tag| self.lists.get(tag)).find(|state| state.returns_status);
         if let Some(pattern) = list_status.and_then(|state| state.pattern.as_ref()) {
             if !pattern::matches(pattern, &client, self.rules.client_delimiter(session.server_delimiter)) {
@@ -323,8 +324,8 @@ impl MailboxFilter {
     }
 }
 
-/// The value and original form of string token `index`. An unquoted `NIL`
-/// counts as an atom: where an astring is expected, it names a mailbox.
+/// Returns the value and original form of string token `index`. An unquoted
+/// `NIL` counts as an atom, because in an astring it names a mailbox.
 fn string_token(message: &Message<'_>, index: usize) -> Option<(Vec<u8>, StringForm)> {
     match message.kind(index)? {
         TokenKind::String(form) => Some((message.string(index)?.into_owned(), *form)),
