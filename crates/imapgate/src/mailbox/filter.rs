@@ -79,6 +79,9 @@ struct ListState {
     /// Parents of names that did not match the pattern but whose parent
     /// does; listed as `\Noselect` at completion unless seen.
     parents: BTreeSet<String>,
+    /// The LIST asked for STATUS data (`RETURN (STATUS …)`), which follows
+    /// the pattern like the LIST data.
+    returns_status: bool,
 }
 
 impl MailboxFilter {
@@ -213,7 +216,10 @@ impl MailboxFilter {
             CommandName::Xlist => ResponseName::Xlist,
             _ => ResponseName::List,
         };
-        let mut state = ListState { response, pattern: None, seen: HashSet::new(), parents: BTreeSet::new() };
+        let returns_status = (pattern_index + 1..command.message.tokens().len())
+            .any(|index| command.message.string(index).is_some_and(|value| value.eq_ignore_ascii_case(b"STATUS")));
+        let mut state =
+            ListState { response, pattern: None, seen: HashSet::new(), parents: BTreeSet::new(), returns_status };
 
         if combined.is_empty() {
             // `LIST "" ""` asks for the delimiter; only the response changes.
@@ -307,6 +313,14 @@ impl MailboxFilter {
             tracing::debug!(mailbox = name.as_str(), "hid a mailbox from a STATUS response");
             return Verdict::Drop;
         };
+        // A widened LIST-STATUS returns STATUS data for every mailbox, so only
+        // names that the client's pattern matches are kept.
+        let list_status = self.list_order.iter().filter_map(|tag| self.lists.get(tag)).find(|state| state.returns_status);
+        if let Some(pattern) = list_status.and_then(|state| state.pattern.as_ref()) {
+            if !pattern::matches(pattern, &client, self.rules.client_delimiter(session.server_delimiter)) {
+                return Verdict::Drop;
+            }
+        }
         let value = name.with_text(client).to_wire(session.utf8);
         if value != raw {
             let wire = encode::encode_string(&value, form, Grammar::Astring, LiteralSupport::Response, session.utf8);
@@ -316,13 +330,17 @@ impl MailboxFilter {
     }
 }
 
-/// The value and original form of string token `index`.
+/// Returns the value and original form of string token `index`. An unquoted
+/// `NIL` counts as an atom, because in an astring it names a mailbox.
 fn string_token(message: &Message<'_>, index: usize) -> Option<(Vec<u8>, StringForm)> {
-    let TokenKind::String(form) = message.kind(index)? else {
-        return None;
-    };
-    let form = *form;
-    Some((message.string(index)?.into_owned(), form))
+    match message.kind(index)? {
+        TokenKind::String(form) => Some((message.string(index)?.into_owned(), *form)),
+        TokenKind::Nil => {
+            let span = message.tokens()[index].span.clone();
+            Some((message.bytes()[span].to_vec(), StringForm::Atom))
+        }
+        _ => None,
+    }
 }
 
 /// Replaces a non-empty LIST reference with `""`, since the rewritten

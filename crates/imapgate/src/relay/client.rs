@@ -110,22 +110,30 @@ impl Relay {
             self.client_line.extend_from_slice(part);
             return;
         }
+        let start = if self.client_line.is_empty() { part.to_vec() } else { std::mem::take(&mut self.client_line) };
+        self.reject_long_line(&start);
+    }
 
+    /// Discards the message of a line over `max_line`; `start` is the
+    /// beginning of that line. The client gets `BAD` once the line ends.
+    fn reject_long_line(&mut self, start: &[u8]) {
         tracing::warn!(limit = "max_line", value = self.limits.max_line, "rejected a command line over the length limit");
         let reply = Reply::bad(format!("Command line too long (limit {} bytes)", self.limits.max_line));
         let tag = match std::mem::replace(&mut self.client_message, Message::Between) {
             Message::Collected(collected) => collected.tag,
-            _ => {
-                let start = if self.client_line.is_empty() { part } else { &self.client_line[..] };
-                classify::classify_command(start).map_or_else(|_| b"*".to_vec(), |head| head.tag.to_vec())
-            }
+            _ => classify::classify_command(start).map_or_else(|_| b"*".to_vec(), |head| head.tag.to_vec()),
         };
         self.client_line.clear();
         self.client_message = Message::Discarded { tag, reply: Some(reply) };
     }
 
     fn client_line_end(&mut self, line: &[u8], starts_message: bool, literal: Option<LiteralHeader>, out: &mut Output) -> After {
-        if starts_message {
+        // A line that arrived whole was not checked against `max_line` as
+        // its pieces are in `client_line_part`.
+        let limited = starts_message || matches!(self.client_message, Message::Collected(_));
+        if limited && line.len() > self.limits.max_line {
+            self.reject_long_line(line);
+        } else if starts_message {
             self.start_client_message(line, out);
         }
         let sync = literal.is_some_and(|header| header.synchronizing);
@@ -198,6 +206,10 @@ impl Relay {
     fn start_client_message(&mut self, line: &[u8], out: &mut Output) {
         if self.in_continuation_command() {
             // `DONE` after IDLE, or a SASL response line: not a command.
+            // IDLE takes only this one line.
+            if let Some(idle) = self.pending.iter_mut().find(|pending| pending.name == CommandName::Idle && !pending.done) {
+                idle.done = true;
+            }
             self.client_message = Message::Relayed;
             return;
         }
@@ -231,7 +243,7 @@ impl Relay {
                 append_literal_name,
             });
         } else {
-            self.pending.push(Pending { tag, name: head.name });
+            self.pending.push(Pending { tag, name: head.name, done: false });
             self.client_message = Message::Relayed;
         }
     }
@@ -348,7 +360,7 @@ impl Relay {
     /// `client_literal` is set when `wire` ends with the client's own
     /// synchronizing literal announcement (APPEND's message).
     fn send_command(&mut self, tag: Vec<u8>, name: CommandName, wire: Vec<u8>, client_literal: bool, out: &mut Output) {
-        self.pending.push(Pending { tag: tag.clone(), name });
+        self.pending.push(Pending { tag: tag.clone(), name, done: false });
         let mut parts = super::split_at_sync_literals(&wire);
         let first = parts.pop_front().unwrap_or_default();
         out.to_server.extend_from_slice(&first);

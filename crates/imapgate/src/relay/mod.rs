@@ -73,6 +73,9 @@ pub struct RelayStats {
 struct Pending {
     tag: Vec<u8>,
     name: CommandName,
+    /// For IDLE: the client sent its `DONE`, so the lines that follow are
+    /// commands again, although the server has not completed the IDLE yet.
+    done: bool,
 }
 
 /// Who waits for the server's continuation request (`+`).
@@ -198,7 +201,11 @@ impl Relay {
     /// A command whose following client lines are continuation data
     /// (IDLE's `DONE`, AUTHENTICATE's SASL responses) is in flight.
     fn in_continuation_command(&self) -> bool {
-        self.pending.iter().any(|pending| matches!(pending.name, CommandName::Idle | CommandName::Authenticate))
+        self.pending.iter().any(|pending| match pending.name {
+            CommandName::Idle => !pending.done,
+            CommandName::Authenticate => true,
+            _ => false,
+        })
     }
 }
 
