@@ -138,6 +138,7 @@ fn relay(setup: Setup) -> Relay {
     let session = SessionInfo {
         user: "user".to_string(),
         server_delimiter: Some('.'),
+        server_namespaces: Vec::new(),
         utf8: false,
         server_literals: setup.literals,
     };

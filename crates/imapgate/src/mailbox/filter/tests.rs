@@ -25,6 +25,7 @@ fn session(server_delimiter: Option<char>) -> SessionInfo {
     SessionInfo {
         user: "user".into(),
         server_delimiter,
+        server_namespaces: Vec::new(),
         utf8: false,
         server_literals: LiteralSupport::NonSyncAny,
     }
@@ -342,4 +343,22 @@ fn status_data_follows_list_status_pattern() {
 
     let (bytes, _) = response(&mut filter, &session, b"* STATUS \"INBOX.Sent Items\" (MESSAGES 1)\r\n");
     assert!(bytes.is_some(), "the LIST completed");
+}
+
+#[test]
+fn names_outside_server_namespaces_are_refused() {
+    let mut filter = filter(RULES);
+    let mut session = session(Some('.'));
+    session.server_namespaces = vec!["INBOX.".into()];
+
+    let select = command(&mut filter, &session, b"A1 SELECT Spam\r\n");
+    assert!(matches!(&select.verdict, Verdict::Reply(reply) if reply.code == Some("NONEXISTENT")), "{:?}", select.verdict);
+    let create = command(&mut filter, &session, b"A2 CREATE Foo\r\n");
+    assert!(matches!(&create.verdict, Verdict::Reply(reply) if reply.code == Some("CANNOT")), "{:?}", create.verdict);
+
+    let inbox = command(&mut filter, &session, b"A3 SELECT inbox\r\n");
+    assert_eq!(inbox.verdict, Verdict::Forward);
+    let drafts = command(&mut filter, &session, b"A4 SELECT INBOX/Drafts\r\n");
+    assert_eq!(drafts.verdict, Verdict::Forward);
+    assert_eq!(drafts.wire, b"A4 SELECT INBOX.Drafts\r\n");
 }
