@@ -91,7 +91,6 @@ impl ImapClient {
     /// Whether the peer closed the connection: a read returns end of
     /// stream (waiting up to the read timeout for it).
     pub fn at_eof(&mut self) -> bool {
-        use std::io::Read;
         let mut byte = [0u8; 1];
         matches!(self.reader.read(&mut byte), Ok(0))
     }
@@ -155,7 +154,9 @@ impl ImapClient {
                 return response;
             }
             if completion_status(&message, tag).is_some() {
-                self.fail(&format!("expected a continuation request, got a completion for tag {tag}"));
+                self.fail(&format!(
+                    "expected a continuation request, got a completion for tag {tag}"
+                ));
             }
         }
     }
@@ -214,7 +215,8 @@ impl ImapClient {
         let text = String::from_utf8_lossy(bytes);
         for line in text.split_inclusive('\n') {
             self.transcript.push_str(prefix);
-            self.transcript.push_str(line.trim_end_matches(['\r', '\n']));
+            self.transcript
+                .push_str(line.trim_end_matches(['\r', '\n']));
             self.transcript.push('\n');
         }
     }
@@ -273,7 +275,10 @@ fn literal_len(line: &[u8]) -> Option<usize> {
 /// `tag`.
 fn completion_status<'a>(message: &'a [u8], tag: &str) -> Option<&'a str> {
     let rest = message.strip_prefix(tag.as_bytes())?.strip_prefix(b" ")?;
-    let word_end = rest.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(rest.len());
+    let word_end = rest
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r')
+        .unwrap_or(rest.len());
     let status = std::str::from_utf8(&rest[..word_end]).ok()?;
     ["OK", "NO", "BAD"]
         .iter()

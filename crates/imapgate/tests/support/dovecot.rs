@@ -66,7 +66,10 @@ impl Dovecot {
                 break;
             }
         }
-        panic!("failed to start Dovecot in {}:\n{last_error}", dir.path().display());
+        panic!(
+            "failed to start Dovecot in {}:\n{last_error}",
+            dir.path().display()
+        );
     }
 
     pub fn port(&self) -> u16 {
@@ -77,7 +80,7 @@ impl Dovecot {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
-    /// Returns the instance directory, which holds `dovecot.conf`,
+    /// Returns the instance directory, which contains `dovecot.conf`,
     /// `dovecot.log` and the users' homes under `home/`.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -162,5 +165,8 @@ fn script_path() -> PathBuf {
 fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .expect("failed to bind a free port on 127.0.0.1");
-    listener.local_addr().expect("failed to read the bound port").port()
+    listener
+        .local_addr()
+        .expect("failed to read the bound port")
+        .port()
 }
