@@ -88,8 +88,7 @@ fn logs_never_contain_the_password() {
     client.expect_ok("a1", &format!("AUTHENTICATE PLAIN {payload}"));
     client.logout();
 
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let log = proxy.log();
+    let log = proxy.wait_for_log("session ended");
     assert!(log.contains("session ended"), "the log is empty or incomplete:\n{log}");
     assert!(!log.contains(PASSWORD), "the password appears in the log:\n{log}");
     assert!(!log.contains(&payload), "the SASL payload appears in the log:\n{log}");
@@ -149,6 +148,6 @@ fn garbage_from_server_ends_session_with_bye() {
     let line = String::from_utf8_lossy(&client.read_line()).into_owned();
     assert!(line.starts_with("* BYE [UNAVAILABLE]"), "{line}");
     assert!(client.at_eof(), "imapgate kept the connection open");
-    let log = proxy.log();
+    let log = proxy.wait_for_log("unrecognized response line");
     assert!(log.contains("unrecognized response line"), "no log line for the fault:\n{log}");
 }

@@ -64,6 +64,20 @@ impl Imapgate {
         fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// Waits up to 5 s for `needle` to appear in the log; returns the log.
+    /// Lines are written when a session ends, which may be just after the
+    /// client saw the connection close.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
