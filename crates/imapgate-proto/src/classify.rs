@@ -3,12 +3,47 @@
 /// Commands imapgate distinguishes. Anything else is [`CommandName::Other`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CommandName {
-    Capability, Noop, Logout, Id, StartTls, Authenticate, Login, Enable,
-    Select, Examine, Create, Delete, Rename, Subscribe, Unsubscribe,
-    List, Lsub, Xlist, Namespace, Status, Append, Idle, Check, Close, Unselect,
-    Expunge, Search, Fetch, Store, Copy, Move, Compress,
-    GetQuotaRoot, GetAcl, SetAcl, DeleteAcl, ListRights, MyRights,
-    GetMetadata, SetMetadata, Notify,
+    Capability,
+    Noop,
+    Logout,
+    Id,
+    StartTls,
+    Authenticate,
+    Login,
+    Enable,
+    Select,
+    Examine,
+    Create,
+    Delete,
+    Rename,
+    Subscribe,
+    Unsubscribe,
+    List,
+    Lsub,
+    Xlist,
+    Namespace,
+    Status,
+    Append,
+    Idle,
+    Check,
+    Close,
+    Unselect,
+    Expunge,
+    Search,
+    Fetch,
+    Store,
+    Copy,
+    Move,
+    Compress,
+    GetQuotaRoot,
+    GetAcl,
+    SetAcl,
+    DeleteAcl,
+    ListRights,
+    MyRights,
+    GetMetadata,
+    SetMetadata,
+    Notify,
     Other,
 }
 
@@ -49,8 +84,7 @@ pub fn classify_command(line: &[u8]) -> Result<CommandHead<'_>, ClassifyError> {
     }
     let (keyword, args_at) = keyword_after(line, tag_end).ok_or(ClassifyError::MissingCommand)?;
     if keyword.eq_ignore_ascii_case(b"UID") {
-        let (keyword, args_at) =
-            keyword_after(line, args_at).ok_or(ClassifyError::MissingCommand)?;
+        let (keyword, args_at) = keyword_after(line, args_at).ok_or(ClassifyError::MissingCommand)?;
         let name = match command_name(keyword) {
             name @ (CommandName::Copy
             | CommandName::Move
@@ -73,10 +107,7 @@ fn is_tag_char(b: u8) -> bool {
 
 /// End of the token starting at `from`: the next SP, CR or LF, or the end.
 fn token_end(line: &[u8], from: usize) -> usize {
-    line[from..]
-        .iter()
-        .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
-        .map_or(line.len(), |i| from + i)
+    line[from..].iter().position(|&b| matches!(b, b' ' | b'\r' | b'\n')).map_or(line.len(), |i| from + i)
 }
 
 /// The non-empty token after the single SP at `at`, and the offset after it.
@@ -149,16 +180,41 @@ fn command_name(keyword: &[u8]) -> CommandName {
 
 /// Status keyword of a status response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status { Ok, No, Bad, Bye, PreAuth }
+pub enum Status {
+    Ok,
+    No,
+    Bad,
+    Bye,
+    PreAuth,
+}
 
 /// Untagged responses imapgate distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ResponseName {
     /// `* OK`, `* NO`, `* BAD`, `* BYE`, `* PREAUTH`.
     Condition(Status),
-    Capability, List, Lsub, Xlist, Status, Namespace, Flags, Search, Esearch,
-    Exists, Recent, Expunge, Fetch, Enabled, Id, Quota, QuotaRoot, Acl,
-    ListRights, MyRights, Metadata, Vanished,
+    Capability,
+    List,
+    Lsub,
+    Xlist,
+    Status,
+    Namespace,
+    Flags,
+    Search,
+    Esearch,
+    Exists,
+    Recent,
+    Expunge,
+    Fetch,
+    Enabled,
+    Id,
+    Quota,
+    QuotaRoot,
+    Acl,
+    ListRights,
+    MyRights,
+    Metadata,
+    Vanished,
     Other,
 }
 

@@ -66,9 +66,7 @@ fn is_atom(value: &[u8], grammar: Grammar) -> bool {
         0x21..=0x7e => true,
         _ => false,
     };
-    !value.is_empty()
-        && value.iter().all(|&byte| is_char(byte))
-        && !value.eq_ignore_ascii_case(b"NIL")
+    !value.is_empty() && value.iter().all(|&byte| is_char(byte)) && !value.eq_ignore_ascii_case(b"NIL")
 }
 
 /// Checks whether `value` can be sent as a quoted string. It must contain no
@@ -102,11 +100,8 @@ fn encode_literal(value: &[u8], literals: LiteralSupport) -> Vec<u8> {
         LiteralSupport::NonSyncUpTo4096 => value.len() <= LITERAL_MINUS_MAX,
         LiteralSupport::Synchronizing | LiteralSupport::Response => false,
     };
-    let header = if non_synchronizing {
-        format!("{{{}+}}\r\n", value.len())
-    } else {
-        format!("{{{}}}\r\n", value.len())
-    };
+    let header =
+        if non_synchronizing { format!("{{{}+}}\r\n", value.len()) } else { format!("{{{}}}\r\n", value.len()) };
 
     let mut literal = Vec::with_capacity(header.len() + value.len());
     literal.extend_from_slice(header.as_bytes());

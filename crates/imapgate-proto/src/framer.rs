@@ -84,18 +84,8 @@ enum State {
 }
 
 impl State {
-    const MESSAGE_START: State = State::Line {
-        first: true,
-        mid_line: false,
-        status: false,
-        tail: Tail::Other,
-    };
-    const LINE_AFTER_LITERAL: State = State::Line {
-        first: false,
-        mid_line: false,
-        status: false,
-        tail: Tail::Other,
-    };
+    const MESSAGE_START: State = State::Line { first: true, mid_line: false, status: false, tail: Tail::Other };
+    const LINE_AFTER_LITERAL: State = State::Line { first: false, mid_line: false, status: false, tail: Tail::Other };
 }
 
 /// What the already framed parts of a long line end with, as far as a
@@ -147,12 +137,7 @@ impl Framer {
     /// Whatever the threshold, a line without its end is only split once the
     /// buffer holds more than 32 bytes: the last 32 are always kept back.
     pub fn new(peer: Peer, part_threshold: usize) -> Self {
-        Framer {
-            peer,
-            part_threshold,
-            state: State::MESSAGE_START,
-            pending: None,
-        }
+        Framer { peer, part_threshold, state: State::MESSAGE_START, pending: None }
     }
 
     /// Returns the next frame at the front of `buf` without consuming it.
@@ -171,67 +156,35 @@ impl Framer {
                 let last = len as u64 == remaining;
                 (Frame::Literal { len, last }, false, Tail::Other)
             }
-            State::Line {
-                first,
-                mid_line,
-                status,
-                tail,
-            } => {
+            State::Line { first, mid_line, status, tail } => {
                 let starts_message = first && !mid_line;
                 let detect_status = starts_message && self.peer == Peer::Server;
                 match memchr::memchr(b'\n', buf) {
                     Some(lf) => {
                         let line = &buf[..=lf];
-                        let status = if detect_status {
-                            is_status_line(line)
-                        } else {
-                            status
-                        };
+                        let status = if detect_status { is_status_line(line) } else { status };
                         let literal = if status {
                             None
                         } else {
                             let tail = if mid_line { tail } else { Tail::Other };
                             literal_header(tail, line_content(line))?
                         };
-                        (
-                            Frame::LineEnd {
-                                len: line.len(),
-                                starts_message,
-                                literal,
-                            },
-                            status,
-                            tail,
-                        )
+                        (Frame::LineEnd { len: line.len(), starts_message, literal }, status, tail)
                     }
                     None if buf.len() > self.part_threshold && buf.len() > KEEP_BACK => {
                         let len = buf.len() - KEEP_BACK;
                         // Decide on the whole buffer: it holds the first chunk
                         // and the 32 bytes after it.
-                        let status = if detect_status {
-                            is_status_line(buf)
-                        } else {
-                            status
-                        };
+                        let status = if detect_status { is_status_line(buf) } else { status };
                         let before = if mid_line { tail } else { Tail::Other };
                         let tail = tail_after(before, &buf[..len]);
-                        (
-                            Frame::LinePart {
-                                len,
-                                starts_message,
-                            },
-                            status,
-                            tail,
-                        )
+                        (Frame::LinePart { len, starts_message }, status, tail)
                     }
                     None => return Ok(Frame::NeedMore),
                 }
             }
         };
-        self.pending = Some(Pending {
-            frame,
-            status,
-            tail,
-        });
+        self.pending = Some(Pending { frame, status, tail });
         Ok(frame)
     }
 
@@ -246,23 +199,14 @@ impl Framer {
             Frame::LinePart { len: part, .. } => {
                 debug_assert_eq!(len, part, "a line part is consumed whole");
                 if let State::Line { first, .. } = self.state {
-                    self.state = State::Line {
-                        first,
-                        mid_line: true,
-                        status: pending.status,
-                        tail: pending.tail,
-                    };
+                    self.state = State::Line { first, mid_line: true, status: pending.status, tail: pending.tail };
                 }
             }
-            Frame::LineEnd {
-                len: line, literal, ..
-            } => {
+            Frame::LineEnd { len: line, literal, .. } => {
                 debug_assert_eq!(len, line, "a line end is consumed whole");
                 self.state = match literal {
                     None => State::MESSAGE_START,
-                    Some(h) if h.synchronizing && self.peer == Peer::Client => {
-                        State::Awaiting { size: h.size }
-                    }
+                    Some(h) if h.synchronizing && self.peer == Peer::Client => State::Awaiting { size: h.size },
                     Some(h) => data_state(h.size),
                 };
             }
@@ -273,10 +217,7 @@ impl Framer {
                     self.state = data_state(remaining - len as u64);
                     if chunk > len && matches!(self.state, State::Data { .. }) {
                         // The rest of the chunk can still be consumed.
-                        let frame = Frame::Literal {
-                            len: chunk - len,
-                            last: pending_last(&pending),
-                        };
+                        let frame = Frame::Literal { len: chunk - len, last: pending_last(&pending) };
                         self.pending = Some(Pending { frame, ..pending });
                     }
                 }
@@ -308,14 +249,7 @@ impl Framer {
 
     /// Whether the next frame starts a new message.
     pub fn at_message_start(&self) -> bool {
-        matches!(
-            self.state,
-            State::Line {
-                first: true,
-                mid_line: false,
-                ..
-            }
-        )
+        matches!(self.state, State::Line { first: true, mid_line: false, .. })
     }
 }
 
@@ -325,11 +259,7 @@ fn pending_last(pending: &Pending) -> bool {
 
 /// The state after a literal header of `size` bytes, once the data may flow.
 fn data_state(size: u64) -> State {
-    if size == 0 {
-        State::LINE_AFTER_LITERAL
-    } else {
-        State::Data { remaining: size }
-    }
+    if size == 0 { State::LINE_AFTER_LITERAL } else { State::Data { remaining: size } }
 }
 
 /// `line` without its terminator (LF or CRLF).
@@ -351,22 +281,14 @@ fn is_status_line(line: &[u8]) -> bool {
         return false;
     }
     let rest = &line[sp + 1..];
-    let end = rest
-        .iter()
-        .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
-        .unwrap_or(rest.len());
+    let end = rest.iter().position(|&b| matches!(b, b' ' | b'\r' | b'\n')).unwrap_or(rest.len());
     let token = &rest[..end];
-    [&b"OK"[..], b"NO", b"BAD", b"BYE", b"PREAUTH"]
-        .iter()
-        .any(|s| token.eq_ignore_ascii_case(s))
+    [&b"OK"[..], b"NO", b"BAD", b"BYE", b"PREAUTH"].iter().any(|s| token.eq_ignore_ascii_case(s))
 }
 
 /// Index where the run of ASCII digits ending `bytes` starts.
 fn trailing_digits_start(bytes: &[u8]) -> usize {
-    bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_digit())
-        .map_or(0, |i| i + 1)
+    bytes.iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1)
 }
 
 /// Appends decimal `digits` to `value`; `None` on overflow.
@@ -382,32 +304,18 @@ fn tail_after(before: Tail, part: &[u8]) -> Tail {
     let start = trailing_digits_start(part);
     if start == 0 {
         return match before {
-            Tail::Open {
-                binary,
-                digits,
-                value,
-            } if !part.is_empty() => Tail::Open {
-                binary,
-                digits: digits.saturating_add(part.len() as u64),
-                value: accumulate(value, part),
-            },
+            Tail::Open { binary, digits, value } if !part.is_empty() => {
+                Tail::Open { binary, digits: digits.saturating_add(part.len() as u64), value: accumulate(value, part) }
+            }
             _ if part.is_empty() => before,
             _ => Tail::Other,
         };
     }
     match part[start - 1] {
         b'{' => {
-            let binary = if start >= 2 {
-                part[start - 2] == b'~'
-            } else {
-                before == Tail::Tilde
-            };
+            let binary = if start >= 2 { part[start - 2] == b'~' } else { before == Tail::Tilde };
             let digits = &part[start..];
-            Tail::Open {
-                binary,
-                digits: digits.len() as u64,
-                value: accumulate(Some(0), digits),
-            }
+            Tail::Open { binary, digits: digits.len() as u64, value: accumulate(Some(0), digits) }
         }
         b'~' if start == part.len() => Tail::Tilde,
         _ => Tail::Other,
@@ -430,29 +338,13 @@ fn literal_header(before: Tail, content: &[u8]) -> Result<Option<LiteralHeader>,
         if rest[start - 1] != b'{' {
             return Ok(None);
         }
-        let binary = if start >= 2 {
-            rest[start - 2] == b'~'
-        } else {
-            before == Tail::Tilde
-        };
-        (
-            binary,
-            digits.len() as u64,
-            accumulate(Some(0), digits),
-            false,
-        )
+        let binary = if start >= 2 { rest[start - 2] == b'~' } else { before == Tail::Tilde };
+        (binary, digits.len() as u64, accumulate(Some(0), digits), false)
     } else {
         match before {
-            Tail::Open {
-                binary,
-                digits: n,
-                value,
-            } => (
-                binary,
-                n.saturating_add(digits.len() as u64),
-                accumulate(value, digits),
-                n > 0,
-            ),
+            Tail::Open { binary, digits: n, value } => {
+                (binary, n.saturating_add(digits.len() as u64), accumulate(value, digits), n > 0)
+            }
             _ => return Ok(None),
         }
     };
@@ -460,18 +352,10 @@ fn literal_header(before: Tail, content: &[u8]) -> Result<Option<LiteralHeader>,
         return Ok(None);
     }
     match value {
-        Some(size) => Ok(Some(LiteralHeader {
-            size,
-            synchronizing,
-            binary,
-        })),
+        Some(size) => Ok(Some(LiteralHeader { size, synchronizing, binary })),
         None => {
             let digits = String::from_utf8_lossy(digits);
-            let digits = if split {
-                format!("…{digits}")
-            } else {
-                digits.into_owned()
-            };
+            let digits = if split { format!("…{digits}") } else { digits.into_owned() };
             Err(FrameError { digits })
         }
     }

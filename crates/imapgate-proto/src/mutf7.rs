@@ -77,8 +77,7 @@ pub fn encode(name: &str) -> String {
 }
 
 /// Modified base64 (RFC 3501): standard base64 with `,` in place of `/`.
-const BASE64_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+const BASE64_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 /// Checks whether `byte` is printable US-ASCII (0x20-0x7e). These characters
 /// represent themselves, except `&`.
@@ -113,16 +112,12 @@ fn flush_shift(encoded: &mut String, units: &mut Vec<u16>) {
         bit_count += 8;
         while bit_count >= 6 {
             bit_count -= 6;
-            encoded.push(char::from(
-                BASE64_ALPHABET[(bits >> bit_count) as usize & 0x3f],
-            ));
+            encoded.push(char::from(BASE64_ALPHABET[(bits >> bit_count) as usize & 0x3f]));
         }
         bits &= (1 << bit_count) - 1;
     }
     if bit_count > 0 {
-        encoded.push(char::from(
-            BASE64_ALPHABET[(bits << (6 - bit_count)) as usize & 0x3f],
-        ));
+        encoded.push(char::from(BASE64_ALPHABET[(bits << (6 - bit_count)) as usize & 0x3f]));
     }
 
     encoded.push('-');
@@ -133,10 +128,7 @@ fn flush_shift(encoded: &mut String, units: &mut Vec<u16>) {
 /// the `&` at `start`.
 fn find_shift_end(bytes: &[u8], start: usize) -> Result<usize, Mutf7Error> {
     let mut at = start + 1;
-    while bytes
-        .get(at)
-        .is_some_and(|&byte| base64_value(byte).is_some())
-    {
+    while bytes.get(at).is_some_and(|&byte| base64_value(byte).is_some()) {
         at += 1;
     }
     match bytes.get(at) {
@@ -176,10 +168,7 @@ fn decode_base64(text: &[u8], start: usize) -> Result<Vec<u16>, Mutf7Error> {
     if bytes.len() % 2 != 0 {
         return Err(Mutf7Error::InvalidUtf16 { at: start });
     }
-    let units = bytes
-        .chunks_exact(2)
-        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
-        .collect();
+    let units = bytes.chunks_exact(2).map(|pair| u16::from_be_bytes([pair[0], pair[1]])).collect();
     Ok(units)
 }
 

@@ -90,27 +90,18 @@ pub fn tokenize(msg: &[u8], from: usize) -> Result<Vec<Token>, ScanError> {
                 if let Some(&open) = open_parens.last() {
                     return Err(ScanError::UnbalancedParen { at: open });
                 }
-                tokens.push(Token {
-                    kind: TokenKind::End,
-                    span: at..end,
-                });
+                tokens.push(Token { kind: TokenKind::End, span: at..end });
                 return Ok(tokens);
             }
             b'(' => {
                 open_parens.push(at);
-                Token {
-                    kind: TokenKind::ListOpen,
-                    span: at..at + 1,
-                }
+                Token { kind: TokenKind::ListOpen, span: at..at + 1 }
             }
             b')' => {
                 if open_parens.pop().is_none() {
                     return Err(ScanError::UnbalancedParen { at });
                 }
-                Token {
-                    kind: TokenKind::ListClose,
-                    span: at..at + 1,
-                }
+                Token { kind: TokenKind::ListClose, span: at..at + 1 }
             }
             b'"' => scan_quoted(msg, at)?,
             b'{' => scan_literal(msg, at)?,
@@ -149,10 +140,7 @@ fn scan_quoted(msg: &[u8], start: usize) -> Result<Token, ScanError> {
         };
         match byte {
             b'"' => {
-                return Ok(Token {
-                    kind: TokenKind::String(StringForm::Quoted),
-                    span: start..at + 1,
-                });
+                return Ok(Token { kind: TokenKind::String(StringForm::Quoted), span: start..at + 1 });
             }
             b'\\' => match msg.get(at + 1) {
                 Some(b'"' | b'\\') => at += 2,
@@ -160,10 +148,7 @@ fn scan_quoted(msg: &[u8], start: usize) -> Result<Token, ScanError> {
                     return Err(ScanError::UnterminatedQuoted { at: start });
                 }
                 Some(&other) => {
-                    return Err(ScanError::InvalidQuoted {
-                        at: at + 1,
-                        byte: other,
-                    });
+                    return Err(ScanError::InvalidQuoted { at: at + 1, byte: other });
                 }
             },
             // The line ends before the closing quote.
@@ -197,9 +182,7 @@ fn parse_literal_header(msg: &[u8], start: usize) -> Result<LiteralHeader, ScanE
     let digits_start = at;
     let mut size: usize = 0;
     while let Some(&digit @ b'0'..=b'9') = msg.get(at) {
-        size = size
-            .saturating_mul(10)
-            .saturating_add(usize::from(digit - b'0'));
+        size = size.saturating_mul(10).saturating_add(usize::from(digit - b'0'));
         at += 1;
     }
     if at == digits_start {
@@ -221,12 +204,7 @@ fn parse_literal_header(msg: &[u8], start: usize) -> Result<LiteralHeader, ScanE
         _ => return Err(invalid),
     };
 
-    Ok(LiteralHeader {
-        size,
-        synchronizing,
-        binary,
-        data_start,
-    })
+    Ok(LiteralHeader { size, synchronizing, binary, data_start })
 }
 
 fn scan_literal(msg: &[u8], start: usize) -> Result<Token, ScanError> {
@@ -235,14 +213,8 @@ fn scan_literal(msg: &[u8], start: usize) -> Result<Token, ScanError> {
     if header.size > available {
         return Err(ScanError::TruncatedLiteral { at: start });
     }
-    let form = StringForm::Literal {
-        synchronizing: header.synchronizing,
-        binary: header.binary,
-    };
-    Ok(Token {
-        kind: TokenKind::String(form),
-        span: start..header.data_start + header.size,
-    })
+    let form = StringForm::Literal { synchronizing: header.synchronizing, binary: header.binary };
+    Ok(Token { kind: TokenKind::String(form), span: start..header.data_start + header.size })
 }
 
 fn scan_atom(msg: &[u8], start: usize) -> Token {
@@ -274,8 +246,8 @@ pub fn string_value<'a>(msg: &'a [u8], token: &Token) -> Option<Cow<'a, [u8]>> {
         StringForm::Atom => Cow::Borrowed(bytes),
         StringForm::Quoted => unescape_quoted(&bytes[1..bytes.len() - 1]),
         StringForm::Literal { .. } => {
-            let header = parse_literal_header(msg, token.span.start)
-                .expect("a literal token starts with a valid header");
+            let header =
+                parse_literal_header(msg, token.span.start).expect("a literal token starts with a valid header");
             Cow::Borrowed(&msg[header.data_start..token.span.end])
         }
     };

@@ -149,11 +149,7 @@ pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
     validate_limits(&config, &mut problems);
     let chain = registry::build_chain(&config, &mut problems, &mut warnings);
 
-    if problems.is_empty() {
-        Ok(LoadedConfig { config, chain, warnings })
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(LoadedConfig { config, chain, warnings }) } else { Err(problems) }
 }
 
 fn toml_problem(text: &str, error: &toml::de::Error) -> ConfigProblem {
@@ -177,7 +173,10 @@ fn validate_listeners(config: &Config, problems: &mut Vec<ConfigProblem>) {
         if let Err(error) = listen.address.parse::<std::net::SocketAddr>() {
             problems.push(ConfigProblem::new(
                 format!("listen[{index}].address"),
-                format!("{:?} is not an IP:port address ({error}); write e.g. \"127.0.0.1:1143\" or \"[::]:143\"", listen.address),
+                format!(
+                    "{:?} is not an IP:port address ({error}); write e.g. \"127.0.0.1:1143\" or \"[::]:143\"",
+                    listen.address
+                ),
             ));
         }
     }
@@ -203,7 +202,10 @@ fn validate_upstream(config: &Config, problems: &mut Vec<ConfigProblem>) {
 fn validate_limits(config: &Config, problems: &mut Vec<ConfigProblem>) {
     let limits = &config.limits;
     if limits.max_line < 1024 {
-        problems.push(ConfigProblem::new("limits.max_line", format!("{} is below the minimum of 1024 bytes", limits.max_line)));
+        problems.push(ConfigProblem::new(
+            "limits.max_line",
+            format!("{} is below the minimum of 1024 bytes", limits.max_line),
+        ));
     }
     if limits.max_collected < limits.max_line {
         problems.push(ConfigProblem::new(

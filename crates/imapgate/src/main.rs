@@ -1,6 +1,6 @@
 //! The `imapgate` command: `run` serves, `check` validates a configuration.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(path: &PathBuf) -> ExitCode {
+fn check(path: &Path) -> ExitCode {
     match config::load(path) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
@@ -66,7 +66,7 @@ fn report_invalid(error: &config::ConfigError) {
     }
 }
 
-fn run(path: &PathBuf) -> ExitCode {
+fn run(path: &Path) -> ExitCode {
     init_logging();
     let loaded = match config::load(path) {
         Ok(loaded) => loaded,

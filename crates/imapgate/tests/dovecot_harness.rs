@@ -16,9 +16,7 @@ Subject: harness\r\n\
 Hello from the test harness.\r\n";
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+    haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 /// Starts a one-connection server on 127.0.0.1 that sends `script` after
@@ -47,11 +45,7 @@ fn dovecot_greets_and_logs_in() {
 
     client.login("alice", "secret");
     client.logout();
-    assert!(
-        dovecot.log().contains("Login: user=<alice>"),
-        "log:\n{}",
-        dovecot.log()
-    );
+    assert!(dovecot.log().contains("Login: user=<alice>"), "log:\n{}", dovecot.log());
 }
 
 #[test]
@@ -59,10 +53,7 @@ fn dovecot_rejects_wrong_password() {
     let dovecot = Dovecot::start();
     let mut client = dovecot.connect();
     let response = client.expect_no("a", "LOGIN alice wrong");
-    assert!(
-        response.contains("AUTHENTICATIONFAILED"),
-        "response: {response}"
-    );
+    assert!(response.contains("AUTHENTICATIONFAILED"), "response: {response}");
 }
 
 #[test]
@@ -81,19 +72,10 @@ fn list_shows_dot_delimited_names() {
     client.expect_ok("c2", "CREATE INBOX.Archive.2023");
 
     let list = client.expect_ok("l", "LIST \"\" \"*\"");
-    assert!(
-        list.contains("* LIST (\\HasChildren) \".\" INBOX\r\n"),
-        "LIST: {list}"
-    );
-    assert!(
-        list.contains(" \".\" \"INBOX.Sent Items\"\r\n"),
-        "LIST: {list}"
-    );
+    assert!(list.contains("* LIST (\\HasChildren) \".\" INBOX\r\n"), "LIST: {list}");
+    assert!(list.contains(" \".\" \"INBOX.Sent Items\"\r\n"), "LIST: {list}");
     assert!(list.contains(" \".\" INBOX.Archive\r\n"), "LIST: {list}");
-    assert!(
-        list.contains(" \".\" INBOX.Archive.2023\r\n"),
-        "LIST: {list}"
-    );
+    assert!(list.contains(" \".\" INBOX.Archive.2023\r\n"), "LIST: {list}");
 }
 
 #[test]
@@ -103,10 +85,7 @@ fn append_with_synchronizing_literal() {
     client.expect_ok("c", "CREATE \"INBOX.Sent Items\"");
 
     // The server must ask for the literal data with "+" before it is sent.
-    let command = format!(
-        "a APPEND \"INBOX.Sent Items\" (\\Seen) {{{}}}\r\n",
-        MESSAGE.len()
-    );
+    let command = format!("a APPEND \"INBOX.Sent Items\" (\\Seen) {{{}}}\r\n", MESSAGE.len());
     client.send(command.as_bytes());
     let continuation = client.read_continuation("a");
     assert!(continuation.starts_with(b"+ "), "{}", client.transcript());
@@ -130,22 +109,10 @@ fn read_response_skips_literal_with_fake_tag() {
     client.send(b"f FETCH 1 BODY.PEEK[]\r\n");
     let response = client.read_response("f");
     let expected_start = format!("* 1 FETCH (BODY[] {{{}}}\r\n", body.len());
-    assert!(
-        response.starts_with(expected_start.as_bytes()),
-        "{}",
-        client.transcript()
-    );
+    assert!(response.starts_with(expected_start.as_bytes()), "{}", client.transcript());
     assert!(contains(&response, body), "{}", client.transcript());
-    assert!(
-        response.ends_with(b" secs).\r\n"),
-        "{}",
-        client.transcript()
-    );
-    assert!(
-        contains(&response, b")\r\nf OK Fetch completed"),
-        "{}",
-        client.transcript()
-    );
+    assert!(response.ends_with(b" secs).\r\n"), "{}", client.transcript());
+    assert!(contains(&response, b")\r\nf OK Fetch completed"), "{}", client.transcript());
 
     // The stream is still in step: the next command gets its own response.
     let noop = client.expect_ok("n", "NOOP");
@@ -155,30 +122,18 @@ fn read_response_skips_literal_with_fake_tag() {
 #[test]
 fn seed_and_append_create_mail() {
     let dovecot = Dovecot::start();
-    dovecot.seed(
-        "alice",
-        &["INBOX.Sent Items", "INBOX.Archive.2023", "INBOX.Spam"],
-    );
+    dovecot.seed("alice", &["INBOX.Sent Items", "INBOX.Archive.2023", "INBOX.Spam"]);
     dovecot.append("alice", "INBOX.Sent Items", MESSAGE);
     dovecot.append("alice", "INBOX.Sent Items", MESSAGE);
     dovecot.append("alice", "INBOX.Archive.2023", MESSAGE);
 
     let mut client = dovecot.login("alice");
     let sent = client.expect_ok("a", "STATUS \"INBOX.Sent Items\" (MESSAGES)");
-    assert!(
-        sent.contains("* STATUS \"INBOX.Sent Items\" (MESSAGES 2)\r\n"),
-        "{sent}"
-    );
+    assert!(sent.contains("* STATUS \"INBOX.Sent Items\" (MESSAGES 2)\r\n"), "{sent}");
     let archive = client.expect_ok("b", "STATUS INBOX.Archive.2023 (MESSAGES)");
-    assert!(
-        archive.contains("* STATUS INBOX.Archive.2023 (MESSAGES 1)\r\n"),
-        "{archive}"
-    );
+    assert!(archive.contains("* STATUS INBOX.Archive.2023 (MESSAGES 1)\r\n"), "{archive}");
     let spam = client.expect_ok("c", "STATUS INBOX.Spam (MESSAGES)");
-    assert!(
-        spam.contains("* STATUS INBOX.Spam (MESSAGES 0)\r\n"),
-        "{spam}"
-    );
+    assert!(spam.contains("* STATUS INBOX.Spam (MESSAGES 0)\r\n"), "{spam}");
 
     // Each user has their own mail.
     let mut bob = dovecot.login("bob");
@@ -202,16 +157,8 @@ a NO failed {2}\r\n\
 b OK done\r\n",
     );
     let first = client.read_response("a");
-    assert!(
-        first.starts_with(b"* OK [ALERT]"),
-        "{}",
-        client.transcript()
-    );
-    assert!(
-        first.ends_with(b"a NO failed {2}\r\n"),
-        "{}",
-        client.transcript()
-    );
+    assert!(first.starts_with(b"* OK [ALERT]"), "{}", client.transcript());
+    assert!(first.ends_with(b"a NO failed {2}\r\n"), "{}", client.transcript());
     let second = client.read_response("b");
     assert_eq!(second, b"b OK done\r\n");
 }

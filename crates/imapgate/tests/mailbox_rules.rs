@@ -114,7 +114,12 @@ fn hidden_and_foreign_names_are_nonexistent() {
     let mut client = proxy.connect();
     client.login("alice", "secret");
 
-    for (tag, command) in [("a1", "SELECT \"Spam\""), ("a2", "SELECT \"INBOX.Spam\""), ("a3", "SELECT INBOX/Spam"), ("a4", "STATUS INBOX/Spam (MESSAGES)")] {
+    for (tag, command) in [
+        ("a1", "SELECT \"Spam\""),
+        ("a2", "SELECT \"INBOX.Spam\""),
+        ("a3", "SELECT INBOX/Spam"),
+        ("a4", "STATUS INBOX/Spam (MESSAGES)"),
+    ] {
         let reply = client.expect_no(tag, command);
         assert!(reply.contains(&format!("{tag} NO [NONEXISTENT]")), "{command}: {reply}");
     }

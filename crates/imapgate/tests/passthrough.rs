@@ -83,8 +83,8 @@ fn whole_session_is_byte_exact() {
     received.extend(client.read_response("p7"));
     std::thread::sleep(Duration::from_millis(200));
 
-    let from_server = recorder.from_server(0);
-    let to_server = recorder.to_server(0);
+    let from_server = recorder.sent_by_server(0);
+    let to_server = recorder.received_by_server(0);
     let server_after_login = after_line(&from_server, b"login OK");
     let client_to_server_after_login = after_line(&to_server, b"login ");
     assert!(server_after_login == received.as_slice(), "the client received other bytes than the server sent");

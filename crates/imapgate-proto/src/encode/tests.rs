@@ -1,62 +1,30 @@
 use super::*;
 use crate::scan::{TokenKind, string_value, tokenize};
 
-const SYNC: StringForm = StringForm::Literal {
-    synchronizing: true,
-    binary: false,
-};
-const NON_SYNC: StringForm = StringForm::Literal {
-    synchronizing: false,
-    binary: false,
-};
-const BINARY: StringForm = StringForm::Literal {
-    synchronizing: true,
-    binary: true,
-};
+const SYNC: StringForm = StringForm::Literal { synchronizing: true, binary: false };
+const NON_SYNC: StringForm = StringForm::Literal { synchronizing: false, binary: false };
+const BINARY: StringForm = StringForm::Literal { synchronizing: true, binary: true };
 
 /// Encodes as an `astring` toward a server without LITERAL+ or UTF8=ACCEPT.
 fn encode_plain(value: &[u8], preferred: StringForm) -> Vec<u8> {
-    encode_string(
-        value,
-        preferred,
-        Grammar::Astring,
-        LiteralSupport::Synchronizing,
-        false,
-    )
+    encode_string(value, preferred, Grammar::Astring, LiteralSupport::Synchronizing, false)
 }
 
 #[test]
 fn atom_kept() {
     assert_eq!(encode_plain(b"INBOX.Sent", StringForm::Atom), b"INBOX.Sent");
     assert_eq!(encode_plain(b"a]b[c", StringForm::Atom), b"a]b[c");
-    assert_eq!(
-        encode_plain(b"~peter/&U,BTFw-", StringForm::Atom),
-        b"~peter/&U,BTFw-"
-    );
+    assert_eq!(encode_plain(b"~peter/&U,BTFw-", StringForm::Atom), b"~peter/&U,BTFw-");
 }
 
 #[test]
 fn atom_with_space_quoted() {
-    assert_eq!(
-        encode_plain(b"Sent Items", StringForm::Atom),
-        b"\"Sent Items\""
-    );
+    assert_eq!(encode_plain(b"Sent Items", StringForm::Atom), b"\"Sent Items\"");
 }
 
 #[test]
 fn atom_specials_quoted() {
-    for value in [
-        &b"a(b"[..],
-        b"a)b",
-        b"a{b",
-        b"a\"b",
-        b"a\\b",
-        b"a%b",
-        b"a*b",
-        b"a\x01b",
-        b"a\x7fb",
-        b"a\tb",
-    ] {
+    for value in [&b"a(b"[..], b"a)b", b"a{b", b"a\"b", b"a\\b", b"a%b", b"a*b", b"a\x01b", b"a\x7fb", b"a\tb"] {
         let encoded = encode_plain(value, StringForm::Atom);
         assert_eq!(encoded.first(), Some(&b'"'), "{}", value.escape_ascii());
         assert_eq!(encoded.last(), Some(&b'"'), "{}", value.escape_ascii());
@@ -65,15 +33,7 @@ fn atom_specials_quoted() {
 
 #[test]
 fn list_wildcards_atom() {
-    let encode = |grammar| {
-        encode_string(
-            b"INBOX.%*",
-            StringForm::Atom,
-            grammar,
-            LiteralSupport::Synchronizing,
-            false,
-        )
-    };
+    let encode = |grammar| encode_string(b"INBOX.%*", StringForm::Atom, grammar, LiteralSupport::Synchronizing, false);
     assert_eq!(encode(Grammar::ListMailbox), b"INBOX.%*");
     assert_eq!(encode(Grammar::Astring), b"\"INBOX.%*\"");
 }
@@ -85,10 +45,7 @@ fn quoted_kept() {
 
 #[test]
 fn quoted_escapes() {
-    assert_eq!(
-        encode_plain(b"a\"b\\c", StringForm::Atom),
-        b"\"a\\\"b\\\\c\""
-    );
+    assert_eq!(encode_plain(b"a\"b\\c", StringForm::Atom), b"\"a\\\"b\\\\c\"");
     assert_eq!(encode_plain(b"\\", StringForm::Quoted), b"\"\\\\\"");
 }
 
@@ -97,13 +54,7 @@ fn nil_quoted() {
     assert_eq!(encode_plain(b"NIL", StringForm::Atom), b"\"NIL\"");
     assert_eq!(encode_plain(b"nil", StringForm::Atom), b"\"nil\"");
     assert_eq!(
-        encode_string(
-            b"Nil",
-            StringForm::Atom,
-            Grammar::ListMailbox,
-            LiteralSupport::NonSyncAny,
-            true
-        ),
+        encode_string(b"Nil", StringForm::Atom, Grammar::ListMailbox, LiteralSupport::NonSyncAny, true),
         b"\"Nil\""
     );
     assert_eq!(encode_plain(b"NILS", StringForm::Atom), b"NILS");
@@ -136,15 +87,7 @@ fn eight_bit_without_utf8() {
 #[test]
 fn eight_bit_with_utf8() {
     let value = "Entw\u{fc}rfe".as_bytes();
-    let encode = |preferred| {
-        encode_string(
-            value,
-            preferred,
-            Grammar::Astring,
-            LiteralSupport::Synchronizing,
-            true,
-        )
-    };
+    let encode = |preferred| encode_string(value, preferred, Grammar::Astring, LiteralSupport::Synchronizing, true);
     let mut quoted = b"\"".to_vec();
     quoted.extend_from_slice(value);
     quoted.push(b'"');
@@ -155,13 +98,7 @@ fn eight_bit_with_utf8() {
 #[test]
 fn invalid_utf8_with_utf8_literal() {
     let value = b"a\xffb";
-    let encoded = encode_string(
-        value,
-        StringForm::Quoted,
-        Grammar::Astring,
-        LiteralSupport::Synchronizing,
-        true,
-    );
+    let encoded = encode_string(value, StringForm::Quoted, Grammar::Astring, LiteralSupport::Synchronizing, true);
     assert_eq!(encoded, b"{3}\r\na\xffb");
 }
 
@@ -174,30 +111,14 @@ fn literal_kept() {
 
 #[test]
 fn literal_plus_any_size() {
-    let encode = |value: &[u8]| {
-        encode_string(
-            value,
-            SYNC,
-            Grammar::Astring,
-            LiteralSupport::NonSyncAny,
-            false,
-        )
-    };
+    let encode = |value: &[u8]| encode_string(value, SYNC, Grammar::Astring, LiteralSupport::NonSyncAny, false);
     assert_eq!(encode(b"Sent"), b"{4+}\r\nSent");
     assert!(encode(&[b'x'; 5000]).starts_with(b"{5000+}\r\n"));
 }
 
 #[test]
 fn literal_minus_size_limit() {
-    let encode = |value: &[u8]| {
-        encode_string(
-            value,
-            SYNC,
-            Grammar::Astring,
-            LiteralSupport::NonSyncUpTo4096,
-            false,
-        )
-    };
+    let encode = |value: &[u8]| encode_string(value, SYNC, Grammar::Astring, LiteralSupport::NonSyncUpTo4096, false);
     assert_eq!(encode(b"Sent"), b"{4+}\r\nSent");
     assert!(encode(&[b'x'; 4096]).starts_with(b"{4096+}\r\n"));
     assert!(encode(&[b'x'; 4097]).starts_with(b"{4097}\r\n"));
@@ -205,13 +126,7 @@ fn literal_minus_size_limit() {
 
 #[test]
 fn response_literal_synchronizing() {
-    let encoded = encode_string(
-        b"a\nb",
-        NON_SYNC,
-        Grammar::Astring,
-        LiteralSupport::Response,
-        true,
-    );
+    let encoded = encode_string(b"a\nb", NON_SYNC, Grammar::Astring, LiteralSupport::Response, true);
     assert_eq!(encoded, b"{3}\r\na\nb");
 }
 
@@ -223,12 +138,8 @@ mod properties {
         prop_oneof![
             Just(StringForm::Atom),
             Just(StringForm::Quoted),
-            (any::<bool>(), any::<bool>()).prop_map(|(synchronizing, binary)| {
-                StringForm::Literal {
-                    synchronizing,
-                    binary,
-                }
-            }),
+            (any::<bool>(), any::<bool>())
+                .prop_map(|(synchronizing, binary)| { StringForm::Literal { synchronizing, binary } }),
         ]
     }
 

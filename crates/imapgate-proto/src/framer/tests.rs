@@ -7,11 +7,7 @@ use super::*;
 /// A frame sequence with line parts and literal chunks merged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Item {
-    Line {
-        bytes: Vec<u8>,
-        starts: bool,
-        literal: Option<LiteralHeader>,
-    },
+    Line { bytes: Vec<u8>, starts: bool, literal: Option<LiteralHeader> },
     Literal(Vec<u8>),
     Await,
 }
@@ -75,59 +71,37 @@ impl Driver {
                         }
                     }
                 }
-                Frame::LinePart {
-                    len,
-                    starts_message,
-                } => {
+                Frame::LinePart { len, starts_message } => {
                     assert!(len > 0 && len <= self.buf.len().saturating_sub(32));
                     assert!(self.open_literal.is_none());
                     assert_eq!(starts_message, at_start);
                     self.expect_literal = false;
                     self.parts += 1;
-                    let (bytes, _) = self
-                        .open_line
-                        .get_or_insert_with(|| (Vec::new(), starts_message));
+                    let (bytes, _) = self.open_line.get_or_insert_with(|| (Vec::new(), starts_message));
                     bytes.extend(self.buf.drain(..len));
                     self.framer.consume(len);
                     assert!(!self.framer.at_message_start());
                 }
-                Frame::LineEnd {
-                    len,
-                    starts_message,
-                    literal,
-                } => {
+                Frame::LineEnd { len, starts_message, literal } => {
                     assert!(len > 0 && self.buf[len - 1] == b'\n');
                     assert!(!self.buf[..len - 1].contains(&b'\n'));
                     assert!(self.open_literal.is_none());
                     assert_eq!(starts_message, at_start);
                     self.expect_literal = false;
-                    let (mut bytes, starts) = self
-                        .open_line
-                        .take()
-                        .unwrap_or((Vec::new(), starts_message));
+                    let (mut bytes, starts) = self.open_line.take().unwrap_or((Vec::new(), starts_message));
                     bytes.extend(self.buf.drain(..len));
                     self.framer.consume(len);
                     assert_eq!(self.framer.at_message_start(), literal.is_none());
                     self.expect_literal = literal.is_some();
-                    self.items.push(Item::Line {
-                        bytes,
-                        starts,
-                        literal,
-                    });
+                    self.items.push(Item::Line { bytes, starts, literal });
                 }
                 Frame::Literal { len, last } => {
                     assert!(len > 0 && len <= self.buf.len());
                     assert!(!at_start);
                     assert!(self.expect_literal || self.open_literal.is_some());
                     self.expect_literal = false;
-                    let take = if self.literal_step == 0 {
-                        len
-                    } else {
-                        len.min(self.literal_step)
-                    };
-                    self.open_literal
-                        .get_or_insert_with(Vec::new)
-                        .extend(self.buf.drain(..take));
+                    let take = if self.literal_step == 0 { len } else { len.min(self.literal_step) };
+                    self.open_literal.get_or_insert_with(Vec::new).extend(self.buf.drain(..take));
                     self.framer.consume(take);
                     if last && take == len {
                         let data = self.open_literal.take().unwrap();
@@ -146,11 +120,7 @@ impl Driver {
 }
 
 fn line(bytes: &[u8], starts: bool, literal: Option<LiteralHeader>) -> Item {
-    Item::Line {
-        bytes: bytes.to_vec(),
-        starts,
-        literal,
-    }
+    Item::Line { bytes: bytes.to_vec(), starts, literal }
 }
 
 fn lit(bytes: &[u8]) -> Item {
@@ -158,11 +128,7 @@ fn lit(bytes: &[u8]) -> Item {
 }
 
 fn hdr(size: u64, synchronizing: bool, binary: bool) -> Option<LiteralHeader> {
-    Some(LiteralHeader {
-        size,
-        synchronizing,
-        binary,
-    })
+    Some(LiteralHeader { size, synchronizing, binary })
 }
 
 fn long_search_line() -> Vec<u8> {
@@ -183,11 +149,7 @@ fn client_sample() -> (Vec<u8>, Vec<Item>) {
         Item::Await,
         lit(b"secret"),
         line(b"\r\n", false, None),
-        line(
-            b"a3 APPEND INBOX (\\Seen) {11+}\r\n",
-            true,
-            hdr(11, false, false),
-        ),
+        line(b"a3 APPEND INBOX (\\Seen) {11+}\r\n", true, hdr(11, false, false)),
         lit(b"hello world"),
         line(b"\r\n", false, None),
         line(b"a4 APPEND Sent ~{3}\r\n", true, hdr(3, true, true)),
@@ -216,11 +178,7 @@ fn client_sample() -> (Vec<u8>, Vec<Item>) {
 
 fn server_sample() -> (Vec<u8>, Vec<Item>) {
     let items = vec![
-        line(
-            b"* OK [CAPABILITY IMAP4rev1 LITERAL+ BINARY] Server ready\r\n",
-            true,
-            None,
-        ),
+        line(b"* OK [CAPABILITY IMAP4rev1 LITERAL+ BINARY] Server ready\r\n", true, None),
         line(b"* LIST () \".\" {4}\r\n", true, hdr(4, true, false)),
         lit(b"Sent"),
         line(b"\r\n", false, None),
@@ -237,11 +195,7 @@ fn server_sample() -> (Vec<u8>, Vec<Item>) {
         line(b"* 3 FETCH (BODY[] {0}\r\n", true, hdr(0, true, false)),
         line(b")\r\n", false, None),
         line(b"a2 no [TRYCREATE] {5}\r\n", true, None),
-        line(
-            b"* 4 FETCH (BODY[HEADER] {2}\r\n",
-            true,
-            hdr(2, true, false),
-        ),
+        line(b"* 4 FETCH (BODY[HEADER] {2}\r\n", true, hdr(2, true, false)),
         lit(b"\r\n"),
         line(b" OK BODY[TEXT] {5}\r\n", false, hdr(5, true, false)),
         lit(b"hello"),
@@ -249,11 +203,7 @@ fn server_sample() -> (Vec<u8>, Vec<Item>) {
         line(b"* 5 FETCH (BODY[] {3+}\n", true, hdr(3, false, false)),
         lit(b"a\r\n"),
         line(b")\n", false, None),
-        line(
-            b"* BYE the server is shutting down, says a long status line {5}\r\n",
-            true,
-            None,
-        ),
+        line(b"* BYE the server is shutting down, says a long status line {5}\r\n", true, None),
     ];
     (render(&items), items)
 }
@@ -286,11 +236,7 @@ fn check_every_split(peer: Peer, stream: &[u8], expected: &[Item]) {
             assert_eq!(go(&[stream]).0, expected, "whole, threshold {threshold}");
             for at in 0..=stream.len() {
                 let (a, b) = stream.split_at(at);
-                assert_eq!(
-                    go(&[a, b]).0,
-                    expected,
-                    "split at {at}, threshold {threshold}"
-                );
+                assert_eq!(go(&[a, b]).0, expected, "split at {at}, threshold {threshold}");
             }
             let bytes: Vec<&[u8]> = stream.chunks(1).collect();
             let (items, parts) = go(&bytes);
@@ -320,18 +266,9 @@ fn small_thresholds_really_split_lines() {
     let (stream, _) = client_sample();
     let mut framer = Framer::new(Peer::Client, 40);
     let long = long_search_line();
-    let start = stream
-        .windows(long.len())
-        .position(|w| w == long.as_slice())
-        .unwrap();
+    let start = stream.windows(long.len()).position(|w| w == long.as_slice()).unwrap();
     let buf = &stream[start..start + 90];
-    assert_eq!(
-        framer.next(buf),
-        Ok(Frame::LinePart {
-            len: 58,
-            starts_message: true
-        })
-    );
+    assert_eq!(framer.next(buf), Ok(Frame::LinePart { len: 58, starts_message: true }));
 }
 
 // ---- known answers ----
@@ -364,10 +301,7 @@ fn literal_header_forms() {
     assert_eq!(literal_of(c, b"a x {007}\r\n"), hdr(7, true, false));
     assert_eq!(literal_of(c, b"a x ~ {5}\r\n"), hdr(5, true, false));
     assert_eq!(literal_of(c, b"a x {12{5}\r\n"), hdr(5, true, false));
-    assert_eq!(
-        literal_of(c, b"a x {18446744073709551615}\r\n"),
-        hdr(u64::MAX, true, false)
-    );
+    assert_eq!(literal_of(c, b"a x {18446744073709551615}\r\n"), hdr(u64::MAX, true, false));
     for not in [
         &b"a x {}\r\n"[..],
         b"a x {+}\r\n",
@@ -386,12 +320,7 @@ fn literal_header_forms() {
         b"\r\n",
         b"\n",
     ] {
-        assert_eq!(
-            literal_of(c, not),
-            None,
-            "{:?}",
-            String::from_utf8_lossy(not)
-        );
+        assert_eq!(literal_of(c, not), None, "{:?}", String::from_utf8_lossy(not));
     }
 }
 
@@ -399,19 +328,12 @@ fn literal_header_forms() {
 fn overflowing_literal_size_is_an_error() {
     let err = first_frame(Peer::Client, b"a x {18446744073709551616}\r\n").unwrap_err();
     assert_eq!(err.digits, "18446744073709551616");
-    let err = first_frame(
-        Peer::Server,
-        b"* 1 FETCH (BODY[] ~{99999999999999999999999+}\r\n",
-    );
+    let err = first_frame(Peer::Server, b"* 1 FETCH (BODY[] ~{99999999999999999999999+}\r\n");
     assert_eq!(err.unwrap_err().digits, "99999999999999999999999");
     // A status line never announces a literal, so its digits are not read.
     assert_eq!(
         first_frame(Peer::Server, b"* OK {99999999999999999999999}\r\n"),
-        Ok(Frame::LineEnd {
-            len: 32,
-            starts_message: true,
-            literal: None
-        })
+        Ok(Frame::LineEnd { len: 32, starts_message: true, literal: None })
     );
 }
 
@@ -420,21 +342,13 @@ fn bare_lf_and_cr_without_lf() {
     let c = Peer::Client;
     assert_eq!(
         first_frame(c, b"a NOOP\nb NOOP\r\n"),
-        Ok(Frame::LineEnd {
-            len: 7,
-            starts_message: true,
-            literal: None
-        })
+        Ok(Frame::LineEnd { len: 7, starts_message: true, literal: None })
     );
     assert_eq!(literal_of(c, b"a x {3}\n"), hdr(3, true, false));
     // A CR not followed by LF is line content.
     assert_eq!(
         first_frame(c, b"a x\r{3}\r\n"),
-        Ok(Frame::LineEnd {
-            len: 9,
-            starts_message: true,
-            literal: hdr(3, true, false)
-        })
+        Ok(Frame::LineEnd { len: 9, starts_message: true, literal: hdr(3, true, false) })
     );
     assert_eq!(first_frame(c, b"a x {3}\r"), Ok(Frame::NeedMore));
     assert_eq!(first_frame(c, b""), Ok(Frame::NeedMore));
@@ -444,48 +358,23 @@ fn bare_lf_and_cr_without_lf() {
 fn long_lines_come_in_parts() {
     let mut f = Framer::new(Peer::Client, 10);
     let buf = [b'x'; 50];
-    assert_eq!(
-        f.next(&buf),
-        Ok(Frame::LinePart {
-            len: 18,
-            starts_message: true
-        })
-    );
+    assert_eq!(f.next(&buf), Ok(Frame::LinePart { len: 18, starts_message: true }));
     f.consume(18);
     assert!(!f.at_message_start());
     assert_eq!(f.next(&buf[18..]), Ok(Frame::NeedMore));
     let mut rest = buf[18..].to_vec();
     rest.extend_from_slice(b"\r\n");
-    assert_eq!(
-        f.next(&rest),
-        Ok(Frame::LineEnd {
-            len: 34,
-            starts_message: false,
-            literal: None
-        })
-    );
+    assert_eq!(f.next(&rest), Ok(Frame::LineEnd { len: 34, starts_message: false, literal: None }));
     f.consume(34);
     assert!(f.at_message_start());
 
     // At or under the threshold, or with at most 32 bytes, nothing is framed.
     let mut f = Framer::new(Peer::Client, 40);
     assert_eq!(f.next(&[b'x'; 40]), Ok(Frame::NeedMore));
-    assert_eq!(
-        f.next(&[b'x'; 41]),
-        Ok(Frame::LinePart {
-            len: 9,
-            starts_message: true
-        })
-    );
+    assert_eq!(f.next(&[b'x'; 41]), Ok(Frame::LinePart { len: 9, starts_message: true }));
     let mut f = Framer::new(Peer::Client, 0);
     assert_eq!(f.next(&[b'x'; 32]), Ok(Frame::NeedMore));
-    assert_eq!(
-        f.next(&[b'x'; 33]),
-        Ok(Frame::LinePart {
-            len: 1,
-            starts_message: true
-        })
-    );
+    assert_eq!(f.next(&[b'x'; 33]), Ok(Frame::LinePart { len: 1, starts_message: true }));
 }
 
 #[test]
@@ -505,11 +394,7 @@ fn literal_header_at_the_very_end_of_a_long_line() {
                     driver.framer.consume(len);
                 }
                 Frame::NeedMore => {}
-                Frame::LineEnd {
-                    len,
-                    starts_message,
-                    literal,
-                } => {
+                Frame::LineEnd { len, starts_message, literal } => {
                     assert_eq!(len, driver.buf.len());
                     assert!(len >= 32 && !starts_message);
                     assert_eq!(literal, hdr(12345, false, true));
@@ -537,10 +422,7 @@ fn headers_longer_than_the_kept_back_bytes() {
         (format!("x~ {{{zeros}5}}"), Ok(hdr(5, true, false))),
         (format!("x{zeros}5}}"), Ok(None)),
         (format!("{{{zeros}x5}}"), Ok(None)),
-        (
-            format!("{{{zeros}18446744073709551615}}"),
-            Ok(hdr(u64::MAX, true, false)),
-        ),
+        (format!("{{{zeros}18446744073709551615}}"), Ok(hdr(u64::MAX, true, false))),
         (format!("{{1{zeros}}}"), Err(format!("1{zeros}"))),
     ] {
         let stream = format!("a1 APPEND INBOX {header}\r\n");
@@ -603,12 +485,7 @@ fn server_status_lines_announce_no_literal() {
         b"+{5}\r\n",
         b"+ send {5}\n",
     ] {
-        assert_eq!(
-            literal_of(s, status),
-            None,
-            "{:?}",
-            String::from_utf8_lossy(status)
-        );
+        assert_eq!(literal_of(s, status), None, "{:?}", String::from_utf8_lossy(status));
         // A client line is never a status line.
         assert!(literal_of(Peer::Client, status).is_some());
     }
@@ -623,12 +500,7 @@ fn server_status_lines_announce_no_literal() {
         b"* 3 OK {5}\r\n",
         b"a1 XOK {5}\r\n",
     ] {
-        assert_eq!(
-            literal_of(s, data),
-            hdr(5, true, false),
-            "{:?}",
-            String::from_utf8_lossy(data)
-        );
+        assert_eq!(literal_of(s, data), hdr(5, true, false), "{:?}", String::from_utf8_lossy(data));
     }
 }
 
@@ -637,20 +509,14 @@ fn a_line_after_a_literal_is_not_a_status_line() {
     for continuation in [&b"+ OK {3}\r\n"[..], b"* OK {3}\r\n", b"a1 NO {3}\r\n"] {
         let mut f = Framer::new(Peer::Server, 1 << 16);
         let mut buf = b"* 1 FETCH (BODY[] {2}\r\nhi".to_vec();
-        let Frame::LineEnd { len, .. } = f.next(&buf).unwrap() else {
-            panic!()
-        };
+        let Frame::LineEnd { len, .. } = f.next(&buf).unwrap() else { panic!() };
         f.consume(len);
         buf.drain(..len);
         assert_eq!(f.next(&buf), Ok(Frame::Literal { len: 2, last: true }));
         f.consume(2);
         assert_eq!(
             f.next(continuation),
-            Ok(Frame::LineEnd {
-                len: continuation.len(),
-                starts_message: false,
-                literal: hdr(3, true, false),
-            })
+            Ok(Frame::LineEnd { len: continuation.len(), starts_message: false, literal: hdr(3, true, false) })
         );
     }
 }
@@ -658,22 +524,10 @@ fn a_line_after_a_literal_is_not_a_status_line() {
 #[test]
 fn long_status_lines_decide_on_their_first_chunk() {
     for (line, status) in [
-        (
-            &b"* OK [ALERT] a very long alert that is split into parts {5}\r\n"[..],
-            true,
-        ),
-        (
-            b"a1 no a very long refusal that is split into parts {5+}\r\n",
-            true,
-        ),
-        (
-            b"+ a very long continuation that is split into parts {5}\r\n",
-            true,
-        ),
-        (
-            b"* LIST () \"/\" a-very-long-mailbox-name-split-in-parts {5}\r\n",
-            false,
-        ),
+        (&b"* OK [ALERT] a very long alert that is split into parts {5}\r\n"[..], true),
+        (b"a1 no a very long refusal that is split into parts {5+}\r\n", true),
+        (b"+ a very long continuation that is split into parts {5}\r\n", true),
+        (b"* LIST () \"/\" a-very-long-mailbox-name-split-in-parts {5}\r\n", false),
     ] {
         for threshold in [0, 20, 40] {
             // Byte by byte through the driver.
@@ -687,11 +541,7 @@ fn long_status_lines_decide_on_their_first_chunk() {
             assert!(d.parts > 0);
             let items = d.finish();
             match &items[0] {
-                Item::Line {
-                    bytes,
-                    starts: true,
-                    literal,
-                } => {
+                Item::Line { bytes, starts: true, literal } => {
                     assert_eq!(bytes, line);
                     assert_eq!(literal.is_none(), status);
                 }
@@ -700,13 +550,7 @@ fn long_status_lines_decide_on_their_first_chunk() {
             // By hand: the first part, then the rest.
             let mut f = Framer::new(Peer::Server, threshold);
             assert!(matches!(f.next(line), Ok(Frame::LineEnd { .. })));
-            let Ok(Frame::LinePart {
-                len,
-                starts_message: true,
-            }) = f.next(&line[..line.len() - 2])
-            else {
-                panic!()
-            };
+            let Ok(Frame::LinePart { len, starts_message: true }) = f.next(&line[..line.len() - 2]) else { panic!() };
             f.consume(len);
             assert_eq!(
                 f.next(&line[len..]),
@@ -726,14 +570,7 @@ fn synchronizing_literal_waits_for_continue() {
     let mut buf = b"a1 LOGIN {5}\r\nalice {3+}\r\npwd\r\n".to_vec();
     assert!(f.at_message_start());
     let frame = f.next(&buf).unwrap();
-    assert_eq!(
-        frame,
-        Frame::LineEnd {
-            len: 14,
-            starts_message: true,
-            literal: hdr(5, true, false)
-        }
-    );
+    assert_eq!(frame, Frame::LineEnd { len: 14, starts_message: true, literal: hdr(5, true, false) });
     f.consume(14);
     buf.drain(..14);
     assert!(!f.at_message_start());
@@ -746,28 +583,14 @@ fn synchronizing_literal_waits_for_continue() {
     assert_eq!(f.next(&buf), Ok(Frame::Literal { len: 5, last: true }));
     f.consume(5);
     buf.drain(..5);
-    assert_eq!(
-        f.next(&buf),
-        Ok(Frame::LineEnd {
-            len: 7,
-            starts_message: false,
-            literal: hdr(3, false, false)
-        })
-    );
+    assert_eq!(f.next(&buf), Ok(Frame::LineEnd { len: 7, starts_message: false, literal: hdr(3, false, false) }));
     f.consume(7);
     buf.drain(..7);
     // Non-synchronizing: no wait.
     assert_eq!(f.next(&buf), Ok(Frame::Literal { len: 3, last: true }));
     f.consume(3);
     buf.drain(..3);
-    assert_eq!(
-        f.next(&buf),
-        Ok(Frame::LineEnd {
-            len: 2,
-            starts_message: false,
-            literal: None
-        })
-    );
+    assert_eq!(f.next(&buf), Ok(Frame::LineEnd { len: 2, starts_message: false, literal: None }));
     f.consume(2);
     assert!(f.at_message_start());
 }
@@ -776,166 +599,88 @@ fn synchronizing_literal_waits_for_continue() {
 fn binary_synchronizing_literal_waits_too() {
     let mut f = Framer::new(Peer::Client, 1 << 16);
     let line = b"a1 APPEND INBOX ~{2}\r\n";
-    assert_eq!(
-        f.next(line),
-        Ok(Frame::LineEnd {
-            len: line.len(),
-            starts_message: true,
-            literal: hdr(2, true, true)
-        })
-    );
+    assert_eq!(f.next(line), Ok(Frame::LineEnd { len: line.len(), starts_message: true, literal: hdr(2, true, true) }));
     f.consume(line.len());
     assert_eq!(f.next(b"\0\0\r\n"), Ok(Frame::AwaitingContinuation));
     f.continue_literal();
-    assert_eq!(
-        f.next(b"\0\0\r\n"),
-        Ok(Frame::Literal { len: 2, last: true })
-    );
+    assert_eq!(f.next(b"\0\0\r\n"), Ok(Frame::Literal { len: 2, last: true }));
 }
 
 #[test]
 fn cancel_literal_starts_a_new_message() {
     let mut f = Framer::new(Peer::Client, 1 << 16);
     let mut buf = b"a1 APPEND INBOX {500}\r\na2 NOOP\r\n".to_vec();
-    let Frame::LineEnd { len, .. } = f.next(&buf).unwrap() else {
-        panic!()
-    };
+    let Frame::LineEnd { len, .. } = f.next(&buf).unwrap() else { panic!() };
     f.consume(len);
     buf.drain(..len);
     assert_eq!(f.next(&buf), Ok(Frame::AwaitingContinuation));
     f.cancel_literal();
     assert!(f.at_message_start());
-    assert_eq!(
-        f.next(&buf),
-        Ok(Frame::LineEnd {
-            len: 9,
-            starts_message: true,
-            literal: None
-        })
-    );
+    assert_eq!(f.next(&buf), Ok(Frame::LineEnd { len: 9, starts_message: true, literal: None }));
     // Not awaiting: both are no-ops.
     f.cancel_literal();
     f.continue_literal();
-    assert_eq!(
-        f.next(&buf),
-        Ok(Frame::LineEnd {
-            len: 9,
-            starts_message: true,
-            literal: None
-        })
-    );
+    assert_eq!(f.next(&buf), Ok(Frame::LineEnd { len: 9, starts_message: true, literal: None }));
     f.consume(9);
     f.continue_literal();
     f.cancel_literal();
     assert!(f.at_message_start());
     // Also no-ops in literal data.
     let mut f = Framer::new(Peer::Client, 1 << 16);
-    let Frame::LineEnd { len, .. } = f.next(b"a LOGIN {3+}\r\n").unwrap() else {
-        panic!()
-    };
+    let Frame::LineEnd { len, .. } = f.next(b"a LOGIN {3+}\r\n").unwrap() else { panic!() };
     f.consume(len);
     f.cancel_literal();
     f.continue_literal();
-    assert_eq!(
-        f.next(b"bob\r\n"),
-        Ok(Frame::Literal { len: 3, last: true })
-    );
+    assert_eq!(f.next(b"bob\r\n"), Ok(Frame::Literal { len: 3, last: true }));
 }
 
 #[test]
 fn server_literals_never_wait() {
     let mut f = Framer::new(Peer::Server, 1 << 16);
     let buf = b"* 1 FETCH (BODY[] {3}\r\nabc)\r\n";
-    let Frame::LineEnd { len, literal, .. } = f.next(buf).unwrap() else {
-        panic!()
-    };
+    let Frame::LineEnd { len, literal, .. } = f.next(buf).unwrap() else { panic!() };
     assert_eq!(literal, hdr(3, true, false));
     f.consume(len);
-    assert_eq!(
-        f.next(&buf[len..]),
-        Ok(Frame::Literal { len: 3, last: true })
-    );
+    assert_eq!(f.next(&buf[len..]), Ok(Frame::Literal { len: 3, last: true }));
 }
 
 #[test]
 fn empty_literals_frame_no_data() {
     // Non-synchronizing (and server) {0}: straight to the next line.
-    for (peer, line) in [
-        (Peer::Client, &b"a1 LOGIN {0+}\r\n"[..]),
-        (Peer::Server, b"* 1 FETCH (BODY[] {0}\r\n"),
-    ] {
+    for (peer, line) in [(Peer::Client, &b"a1 LOGIN {0+}\r\n"[..]), (Peer::Server, b"* 1 FETCH (BODY[] {0}\r\n")] {
         let mut f = Framer::new(peer, 1 << 16);
-        let Frame::LineEnd { len, .. } = f.next(line).unwrap() else {
-            panic!()
-        };
+        let Frame::LineEnd { len, .. } = f.next(line).unwrap() else { panic!() };
         f.consume(len);
         assert!(!f.at_message_start());
         assert_eq!(f.next(b""), Ok(Frame::NeedMore));
-        assert_eq!(
-            f.next(b")\r\n"),
-            Ok(Frame::LineEnd {
-                len: 3,
-                starts_message: false,
-                literal: None
-            })
-        );
+        assert_eq!(f.next(b")\r\n"), Ok(Frame::LineEnd { len: 3, starts_message: false, literal: None }));
     }
     // Synchronizing {0}: await, then the next line.
     let mut f = Framer::new(Peer::Client, 1 << 16);
-    let Frame::LineEnd { len, .. } = f.next(b"a1 LOGIN {0}\r\n").unwrap() else {
-        panic!()
-    };
+    let Frame::LineEnd { len, .. } = f.next(b"a1 LOGIN {0}\r\n").unwrap() else { panic!() };
     f.consume(len);
     assert_eq!(f.next(b" x\r\n"), Ok(Frame::AwaitingContinuation));
     f.continue_literal();
     assert!(!f.at_message_start());
-    assert_eq!(
-        f.next(b" x\r\n"),
-        Ok(Frame::LineEnd {
-            len: 4,
-            starts_message: false,
-            literal: None
-        })
-    );
+    assert_eq!(f.next(b" x\r\n"), Ok(Frame::LineEnd { len: 4, starts_message: false, literal: None }));
 }
 
 #[test]
 fn literal_data_in_pieces() {
     let mut f = Framer::new(Peer::Server, 1 << 16);
-    let Frame::LineEnd { len, .. } = f.next(b"* 1 FETCH (BODY[] {11}\r\n").unwrap() else {
-        panic!()
-    };
+    let Frame::LineEnd { len, .. } = f.next(b"* 1 FETCH (BODY[] {11}\r\n").unwrap() else { panic!() };
     f.consume(len);
     assert_eq!(f.next(b""), Ok(Frame::NeedMore));
-    assert_eq!(
-        f.next(b"hel"),
-        Ok(Frame::Literal {
-            len: 3,
-            last: false
-        })
-    );
+    assert_eq!(f.next(b"hel"), Ok(Frame::Literal { len: 3, last: false }));
     f.consume(3);
-    assert_eq!(
-        f.next(b"lo world)\r\n"),
-        Ok(Frame::Literal { len: 8, last: true })
-    );
+    assert_eq!(f.next(b"lo world)\r\n"), Ok(Frame::Literal { len: 8, last: true }));
     // Partial consumption, and consuming the rest without calling next again.
     f.consume(2);
-    assert_eq!(
-        f.next(b" world)\r\n"),
-        Ok(Frame::Literal { len: 6, last: true })
-    );
+    assert_eq!(f.next(b" world)\r\n"), Ok(Frame::Literal { len: 6, last: true }));
     f.consume(1);
     f.consume(5);
     assert!(!f.at_message_start());
-    assert_eq!(
-        f.next(b")\r\n"),
-        Ok(Frame::LineEnd {
-            len: 3,
-            starts_message: false,
-            literal: None
-        })
-    );
+    assert_eq!(f.next(b")\r\n"), Ok(Frame::LineEnd { len: 3, starts_message: false, literal: None }));
     f.consume(3);
     assert!(f.at_message_start());
 }
@@ -966,15 +711,13 @@ fn literal_model() -> impl Strategy<Value = LiteralModel> {
         prop_oneof![3 => Just(0usize), 1 => 0usize..50],
         prop::bool::weighted(0.15),
     )
-        .prop_map(
-            |(data, synchronizing, binary, zeros, cancel)| LiteralModel {
-                data,
-                synchronizing,
-                binary,
-                zeros,
-                cancel,
-            },
-        )
+        .prop_map(|(data, synchronizing, binary, zeros, cancel)| LiteralModel {
+            data,
+            synchronizing,
+            binary,
+            zeros,
+            cancel,
+        })
 }
 
 fn line_model() -> impl Strategy<Value = LineModel> {
@@ -986,16 +729,11 @@ fn line_model() -> impl Strategy<Value = LineModel> {
         ],
         0..80,
     );
-    (
+    (text, any::<bool>(), prop::option::weighted(0.5, literal_model())).prop_map(|(text, crlf, literal)| LineModel {
         text,
-        any::<bool>(),
-        prop::option::weighted(0.5, literal_model()),
-    )
-        .prop_map(|(text, crlf, literal)| LineModel {
-            text,
-            crlf,
-            literal,
-        })
+        crlf,
+        literal,
+    })
 }
 
 fn messages() -> impl Strategy<Value = Vec<Vec<LineModel>>> {
@@ -1028,18 +766,10 @@ fn render_model(peer: Peer, messages: &[Vec<LineModel>]) -> (Vec<u8>, Vec<Item>,
                 let zeros = "0".repeat(m.zeros);
                 let plus = if m.synchronizing { "" } else { "+" };
                 bytes.extend_from_slice(format!("{{{zeros}{}{plus}}}", m.data.len()).as_bytes());
-                LiteralHeader {
-                    size: m.data.len() as u64,
-                    synchronizing: m.synchronizing,
-                    binary: m.binary,
-                }
+                LiteralHeader { size: m.data.len() as u64, synchronizing: m.synchronizing, binary: m.binary }
             });
             bytes.extend_from_slice(if l.crlf { b"\r\n" } else { b"\n" });
-            items.push(Item::Line {
-                bytes,
-                starts: first,
-                literal: header,
-            });
+            items.push(Item::Line { bytes, starts: first, literal: header });
             let Some(m) = literal else { break };
             if peer == Peer::Client && m.synchronizing {
                 items.push(Item::Await);

@@ -4,10 +4,7 @@ use super::*;
 const KNOWN: &[(&str, &str)] = &[
     ("", ""),
     ("INBOX", "INBOX"),
-    (
-        "~peter/mail/&U,BTFw-/&ZeVnLIqe-",
-        "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}",
-    ),
+    ("~peter/mail/&U,BTFw-/&ZeVnLIqe-", "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}"),
     ("&-", "&"),
     ("Tom &- Jerry", "Tom & Jerry"),
     ("&--", "&-"),
@@ -19,10 +16,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("a&2D3eANg93gE-b", "a\u{1f600}\u{1f601}b"),
     ("&AAA-", "\0"),
     ("&AAkACgB,-", "\t\n\u{7f}"),
-    (
-        " !\"#$%'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~",
-        " !\"#$%'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~",
-    ),
+    (" !\"#$%'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~", " !\"#$%'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~"),
 ];
 
 #[test]
@@ -35,11 +29,7 @@ fn encode_known_answers() {
 #[test]
 fn decode_known_answers() {
     for (encoded, name) in KNOWN {
-        assert_eq!(
-            decode(encoded.as_bytes()).as_deref(),
-            Ok(*name),
-            "{encoded:?}"
-        );
+        assert_eq!(decode(encoded.as_bytes()).as_deref(), Ok(*name), "{encoded:?}");
     }
 }
 
@@ -54,24 +44,14 @@ fn decode_rejects_non_ascii() {
         (b"&U,B\n", Mutf7Error::NonAscii { at: 4, byte: b'\n' }),
     ];
     for (bytes, expected) in cases {
-        assert_eq!(
-            decode(bytes).as_ref(),
-            Err(expected),
-            "{}",
-            bytes.escape_ascii()
-        );
+        assert_eq!(decode(bytes).as_ref(), Err(expected), "{}", bytes.escape_ascii());
     }
 }
 
 #[test]
 fn decode_rejects_unterminated() {
     for bytes in [&b"&"[..], b"&U,BTFw", b"&AOk"] {
-        assert_eq!(
-            decode(bytes),
-            Err(Mutf7Error::Unterminated { at: 0 }),
-            "{}",
-            bytes.escape_ascii()
-        );
+        assert_eq!(decode(bytes), Err(Mutf7Error::Unterminated { at: 0 }), "{}", bytes.escape_ascii());
     }
     assert_eq!(decode(b"ab&AOk"), Err(Mutf7Error::Unterminated { at: 2 }));
 }
@@ -89,12 +69,7 @@ fn decode_rejects_invalid_base64() {
         b"&AOkAA-",
     ];
     for bytes in cases {
-        assert_eq!(
-            decode(bytes),
-            Err(Mutf7Error::InvalidBase64 { at: 0 }),
-            "{}",
-            bytes.escape_ascii()
-        );
+        assert_eq!(decode(bytes), Err(Mutf7Error::InvalidBase64 { at: 0 }), "{}", bytes.escape_ascii());
     }
 }
 
@@ -113,12 +88,7 @@ fn decode_rejects_invalid_utf16() {
         b"&AOkA-",
     ];
     for bytes in cases {
-        assert_eq!(
-            decode(bytes),
-            Err(Mutf7Error::InvalidUtf16 { at: 0 }),
-            "{}",
-            bytes.escape_ascii()
-        );
+        assert_eq!(decode(bytes), Err(Mutf7Error::InvalidUtf16 { at: 0 }), "{}", bytes.escape_ascii());
     }
 }
 
@@ -137,12 +107,7 @@ fn decode_rejects_non_canonical() {
         (b"&AOk-&AOk-", Mutf7Error::NonCanonical { at: 5 }),
     ];
     for (bytes, expected) in cases {
-        assert_eq!(
-            decode(bytes).as_ref(),
-            Err(expected),
-            "{}",
-            bytes.escape_ascii()
-        );
+        assert_eq!(decode(bytes).as_ref(), Err(expected), "{}", bytes.escape_ascii());
     }
 }
 

@@ -4,19 +4,12 @@ const ATOM: TokenKind = TokenKind::String(StringForm::Atom);
 const QUOTED: TokenKind = TokenKind::String(StringForm::Quoted);
 
 fn literal(synchronizing: bool, binary: bool) -> TokenKind {
-    TokenKind::String(StringForm::Literal {
-        synchronizing,
-        binary,
-    })
+    TokenKind::String(StringForm::Literal { synchronizing, binary })
 }
 
 /// Tokenizes `msg` from `from` and pairs each token's kind with its bytes.
 fn kinds_and_bytes(msg: &[u8], from: usize) -> Vec<(TokenKind, &[u8])> {
-    tokenize(msg, from)
-        .expect("message tokenizes")
-        .into_iter()
-        .map(|token| (token.kind, &msg[token.span]))
-        .collect()
+    tokenize(msg, from).expect("message tokenizes").into_iter().map(|token| (token.kind, &msg[token.span])).collect()
 }
 
 fn values(msg: &[u8], from: usize) -> Vec<Option<Vec<u8>>> {
@@ -33,16 +26,7 @@ fn tokenize_select_literal() {
     let tokens = tokenize(msg, 9).unwrap();
     assert_eq!(
         tokens,
-        vec![
-            Token {
-                kind: literal(true, false),
-                span: 10..19
-            },
-            Token {
-                kind: TokenKind::End,
-                span: 19..21
-            },
-        ]
+        vec![Token { kind: literal(true, false), span: 10..19 }, Token { kind: TokenKind::End, span: 19..21 },]
     );
     assert_eq!(string_value(msg, &tokens[0]).unwrap().as_ref(), b"Sent");
 }
@@ -116,28 +100,13 @@ fn tokenize_atom_bytes() {
 #[test]
 fn tokenize_several_spaces() {
     let msg = b"A1 RENAME   a    b  \r\n";
-    assert_eq!(
-        kinds_and_bytes(msg, 9),
-        vec![(ATOM, &b"a"[..]), (ATOM, b"b"), (TokenKind::End, b"\r\n")]
-    );
+    assert_eq!(kinds_and_bytes(msg, 9), vec![(ATOM, &b"a"[..]), (ATOM, b"b"), (TokenKind::End, b"\r\n")]);
 }
 
 #[test]
 fn tokenize_no_arguments() {
-    assert_eq!(
-        tokenize(b"A1 NOOP\r\n", 7).unwrap(),
-        vec![Token {
-            kind: TokenKind::End,
-            span: 7..9
-        }]
-    );
-    assert_eq!(
-        tokenize(b"A1 NOOP\n", 7).unwrap(),
-        vec![Token {
-            kind: TokenKind::End,
-            span: 7..8
-        }]
-    );
+    assert_eq!(tokenize(b"A1 NOOP\r\n", 7).unwrap(), vec![Token { kind: TokenKind::End, span: 7..9 }]);
+    assert_eq!(tokenize(b"A1 NOOP\n", 7).unwrap(), vec![Token { kind: TokenKind::End, span: 7..8 }]);
 }
 
 #[test]
@@ -203,52 +172,23 @@ fn quoted_empty() {
 #[test]
 fn quoted_eight_bit() {
     let msg = "A1 SELECT \"Entw\u{fc}rfe\"\r\n".as_bytes();
-    assert_eq!(
-        values(msg, 9)[0].as_deref(),
-        Some("Entw\u{fc}rfe".as_bytes())
-    );
+    assert_eq!(values(msg, 9)[0].as_deref(), Some("Entw\u{fc}rfe".as_bytes()));
 }
 
 #[test]
 fn quoted_rejections() {
     let cases: &[(&[u8], ScanError)] = &[
-        (
-            b"A1 SELECT \"abc\r\n",
-            ScanError::UnterminatedQuoted { at: 10 },
-        ),
-        (
-            b"A1 SELECT \"abc\n",
-            ScanError::UnterminatedQuoted { at: 10 },
-        ),
-        (
-            b"A1 SELECT \"ab\rc\"\r\n",
-            ScanError::UnterminatedQuoted { at: 10 },
-        ),
+        (b"A1 SELECT \"abc\r\n", ScanError::UnterminatedQuoted { at: 10 }),
+        (b"A1 SELECT \"abc\n", ScanError::UnterminatedQuoted { at: 10 }),
+        (b"A1 SELECT \"ab\rc\"\r\n", ScanError::UnterminatedQuoted { at: 10 }),
         (b"A1 SELECT \"abc", ScanError::UnterminatedQuoted { at: 10 }),
-        (
-            b"A1 SELECT \"abc\\",
-            ScanError::UnterminatedQuoted { at: 10 },
-        ),
-        (
-            b"A1 SELECT \"abc\\\r\n",
-            ScanError::UnterminatedQuoted { at: 10 },
-        ),
-        (
-            b"A1 SELECT \"a\0c\"\r\n",
-            ScanError::InvalidQuoted { at: 12, byte: 0 },
-        ),
-        (
-            b"A1 SELECT \"a\\nc\"\r\n",
-            ScanError::InvalidQuoted { at: 13, byte: b'n' },
-        ),
+        (b"A1 SELECT \"abc\\", ScanError::UnterminatedQuoted { at: 10 }),
+        (b"A1 SELECT \"abc\\\r\n", ScanError::UnterminatedQuoted { at: 10 }),
+        (b"A1 SELECT \"a\0c\"\r\n", ScanError::InvalidQuoted { at: 12, byte: 0 }),
+        (b"A1 SELECT \"a\\nc\"\r\n", ScanError::InvalidQuoted { at: 13, byte: b'n' }),
     ];
     for (msg, expected) in cases {
-        assert_eq!(
-            tokenize(msg, 9).as_ref(),
-            Err(expected),
-            "{}",
-            msg.escape_ascii()
-        );
+        assert_eq!(tokenize(msg, 9).as_ref(), Err(expected), "{}", msg.escape_ascii());
     }
 }
 
@@ -301,18 +241,12 @@ fn literal_at_message_end() {
 #[test]
 fn literal_rejections() {
     let cases: &[(&[u8], ScanError)] = &[
-        (
-            b"A1 X {6}\r\nabc\r\n",
-            ScanError::TruncatedLiteral { at: 5 },
-        ),
+        (b"A1 X {6}\r\nabc\r\n", ScanError::TruncatedLiteral { at: 5 }),
         // The data swallows the line terminator, so none is left.
         (b"A1 X {5}\r\nabc\r\n", ScanError::MissingEnd),
         (b"A1 X {5}\r\n", ScanError::TruncatedLiteral { at: 5 }),
         (b"A1 X ~{9}\r\nab", ScanError::TruncatedLiteral { at: 5 }),
-        (
-            b"A1 X {99999999999999999999999}\r\nab\r\n",
-            ScanError::TruncatedLiteral { at: 5 },
-        ),
+        (b"A1 X {99999999999999999999999}\r\nab\r\n", ScanError::TruncatedLiteral { at: 5 }),
         (b"A1 X {}\r\n", ScanError::InvalidLiteral { at: 5 }),
         (b"A1 X {+}\r\n", ScanError::InvalidLiteral { at: 5 }),
         (b"A1 X {3\r\nabc\r\n", ScanError::InvalidLiteral { at: 5 }),
@@ -325,12 +259,7 @@ fn literal_rejections() {
         (b"A1 X {3}", ScanError::InvalidLiteral { at: 5 }),
     ];
     for (msg, expected) in cases {
-        assert_eq!(
-            tokenize(msg, 4).as_ref(),
-            Err(expected),
-            "{}",
-            msg.escape_ascii()
-        );
+        assert_eq!(tokenize(msg, 4).as_ref(), Err(expected), "{}", msg.escape_ascii());
     }
 }
 
@@ -344,12 +273,7 @@ fn paren_rejections() {
         (b"* LIST (a)) (\r\n", ScanError::UnbalancedParen { at: 10 }),
     ];
     for (msg, expected) in cases {
-        assert_eq!(
-            tokenize(msg, 6).as_ref(),
-            Err(expected),
-            "{}",
-            msg.escape_ascii()
-        );
+        assert_eq!(tokenize(msg, 6).as_ref(), Err(expected), "{}", msg.escape_ascii());
     }
 }
 
@@ -360,30 +284,13 @@ fn line_end_rejections() {
         (b"A1 SELECT INBOX ", ScanError::MissingEnd),
         (b"A1 SELECT INBOX\r", ScanError::MissingEnd),
         (b"A1 SELECT", ScanError::MissingEnd),
-        (
-            b"A1 SELECT INBOX\r\nA2 NOOP\r\n",
-            ScanError::UnexpectedLineEnd { at: 15 },
-        ),
-        (
-            b"A1 SELECT INBOX\r\n\r\n",
-            ScanError::UnexpectedLineEnd { at: 15 },
-        ),
-        (
-            b"A1 SELECT INBOX\nx",
-            ScanError::UnexpectedLineEnd { at: 15 },
-        ),
-        (
-            b"A1 SELECT IN\rBOX\r\n",
-            ScanError::BareCarriageReturn { at: 12 },
-        ),
+        (b"A1 SELECT INBOX\r\nA2 NOOP\r\n", ScanError::UnexpectedLineEnd { at: 15 }),
+        (b"A1 SELECT INBOX\r\n\r\n", ScanError::UnexpectedLineEnd { at: 15 }),
+        (b"A1 SELECT INBOX\nx", ScanError::UnexpectedLineEnd { at: 15 }),
+        (b"A1 SELECT IN\rBOX\r\n", ScanError::BareCarriageReturn { at: 12 }),
     ];
     for (msg, expected) in cases {
-        assert_eq!(
-            tokenize(msg, 9).as_ref(),
-            Err(expected),
-            "{}",
-            msg.escape_ascii()
-        );
+        assert_eq!(tokenize(msg, 9).as_ref(), Err(expected), "{}", msg.escape_ascii());
     }
 }
 

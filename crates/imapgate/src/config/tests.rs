@@ -110,7 +110,9 @@ server = '^INBOX\.(Junk'
 
     let listen = problem_at(&problems, "listen[1].address");
     assert!(listen.message.contains("\"localhost:1143\" is not an IP:port address"), "{}", listen.message);
-    assert!(problem_at(&problems, "upstream.address").message.contains("\"imap.example.org\" is not a host:port address"));
+    assert!(
+        problem_at(&problems, "upstream.address").message.contains("\"imap.example.org\" is not a host:port address")
+    );
     assert!(problem_at(&problems, "limits.max_line").message.contains("100 is below the minimum of 1024 bytes"));
 
     let unknown = problem_at(&problems, "filters[1]");

@@ -9,15 +9,18 @@ use crate::config::{Config, ConfigProblem};
 
 /// Builds a module's factory from the configuration, pushing problems and
 /// warnings; `None` when the module's settings are invalid.
-pub type Constructor =
-    fn(&Config, &mut Vec<ConfigProblem>, &mut Vec<ConfigProblem>) -> Option<Arc<dyn FilterFactory>>;
+pub type Constructor = fn(&Config, &mut Vec<ConfigProblem>, &mut Vec<ConfigProblem>) -> Option<Arc<dyn FilterFactory>>;
 
 /// Every built-in module.
 pub const MODULES: &[(&str, Constructor)] = &[("mailbox", crate::mailbox::filter::factory)];
 
 /// Builds the chain named by `config.filters`, reporting unknown and
 /// repeated names.
-pub fn build_chain(config: &Config, problems: &mut Vec<ConfigProblem>, warnings: &mut Vec<ConfigProblem>) -> ChainFactory {
+pub fn build_chain(
+    config: &Config,
+    problems: &mut Vec<ConfigProblem>,
+    warnings: &mut Vec<ConfigProblem>,
+) -> ChainFactory {
     let mut seen = HashSet::new();
     let mut factories = Vec::new();
     for (index, name) in config.filters.iter().enumerate() {
@@ -28,7 +31,10 @@ pub fn build_chain(config: &Config, problems: &mut Vec<ConfigProblem>, warnings:
         }
         let Some((_, constructor)) = MODULES.iter().find(|(known, _)| known == name) else {
             let known: Vec<_> = MODULES.iter().map(|(known, _)| *known).collect();
-            problems.push(ConfigProblem::new(place, format!("unknown filter {name:?}; known filters: {}", known.join(", "))));
+            problems.push(ConfigProblem::new(
+                place,
+                format!("unknown filter {name:?}; known filters: {}", known.join(", ")),
+            ));
             continue;
         };
         if let Some(factory) = constructor(config, problems, warnings) {
@@ -36,7 +42,10 @@ pub fn build_chain(config: &Config, problems: &mut Vec<ConfigProblem>, warnings:
         }
     }
     if config.mailbox.is_some() && !seen.contains("mailbox") {
-        warnings.push(ConfigProblem::new("mailbox", "a [mailbox] section is set but \"mailbox\" is not in filters, so it has no effect"));
+        warnings.push(ConfigProblem::new(
+            "mailbox",
+            "a [mailbox] section is set but \"mailbox\" is not in filters, so it has no effect",
+        ));
     }
     ChainFactory::new(factories)
 }

@@ -25,7 +25,8 @@ pub fn factory(
     let section = config.mailbox.clone().unwrap_or_default();
     match RuleSet::compile(&section) {
         Ok(rules) => {
-            warnings.extend(rules.warnings().iter().map(|warning| ConfigProblem::new(&warning.place, &warning.message)));
+            warnings
+                .extend(rules.warnings().iter().map(|warning| ConfigProblem::new(&warning.place, &warning.message)));
             let delimiter = match section.server_delimiter {
                 Some(delimiter) => DelimiterSource::Configured(delimiter),
                 None => DelimiterSource::Learn,
@@ -95,7 +96,20 @@ impl Filter for MailboxFilter {
         use CommandName::*;
         matches!(
             name,
-            Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Xlist | Status | Append | Copy | Move
+            Select
+                | Examine
+                | Create
+                | Delete
+                | Rename
+                | Subscribe
+                | Unsubscribe
+                | List
+                | Lsub
+                | Xlist
+                | Status
+                | Append
+                | Copy
+                | Move
         )
     }
 
@@ -146,7 +160,12 @@ impl Filter for MailboxFilter {
         };
         let delimiter = delimiter_field(self.rules.client_delimiter(ctx.session.server_delimiter));
         for parent in state.parents.iter().filter(|parent| !state.seen.contains(*parent)) {
-            let name = encode_name(&Name::Unicode(parent.clone()), StringForm::Quoted, LiteralSupport::Response, ctx.session.utf8);
+            let name = encode_name(
+                &Name::Unicode(parent.clone()),
+                StringForm::Quoted,
+                LiteralSupport::Response,
+                ctx.session.utf8,
+            );
             let mut line = format!("* {keyword} (\\Noselect \\HasChildren) {delimiter} ").into_bytes();
             line.extend_from_slice(&name);
             line.extend_from_slice(b"\r\n");
@@ -166,8 +185,15 @@ enum Purpose {
 
 impl MailboxFilter {
     /// Maps the mailbox argument at token `index` to the server's name.
-    fn map_argument(&self, message: &mut Message<'_>, index: usize, purpose: Purpose, session: &SessionInfo) -> Result<(), Reply> {
-        let (raw, form) = string_token(message, index).ok_or_else(|| Reply::bad("Missing or invalid mailbox name argument"))?;
+    fn map_argument(
+        &self,
+        message: &mut Message<'_>,
+        index: usize,
+        purpose: Purpose,
+        session: &SessionInfo,
+    ) -> Result<(), Reply> {
+        let (raw, form) =
+            string_token(message, index).ok_or_else(|| Reply::bad("Missing or invalid mailbox name argument"))?;
         let name = decode_name(&raw, session.utf8);
         let server = match self.rules.to_server(name.as_str(), session.server_delimiter) {
             Ok((server, _rule)) => server,
@@ -207,10 +233,16 @@ impl MailboxFilter {
         let pattern_index = at + 1;
         // TODO: LIST with a parenthesized list of patterns (LIST-EXTENDED) is refused.
         let Some((pattern, pattern_form)) = string_token(&command.message, pattern_index) else {
-            return Verdict::Reply(Reply::bad("Missing or invalid LIST mailbox pattern; imapgate accepts one pattern per LIST"));
+            return Verdict::Reply(Reply::bad(
+                "Missing or invalid LIST mailbox pattern; imapgate accepts one pattern per LIST",
+            ));
         };
 
-        let combined = format!("{}{}", decode_name(&reference, session.utf8).as_str(), decode_name(&pattern, session.utf8).as_str());
+        let combined = format!(
+            "{}{}",
+            decode_name(&reference, session.utf8).as_str(),
+            decode_name(&pattern, session.utf8).as_str()
+        );
         let response = match command.name {
             CommandName::Lsub => ResponseName::Lsub,
             CommandName::Xlist => ResponseName::Xlist,
@@ -284,20 +316,23 @@ impl MailboxFilter {
             .cloned()
             .and_then(|tag| self.lists.get_mut(&tag));
         if let Some(state) = state {
-            if let Some(pattern) = &state.pattern {
-                if !pattern::matches(pattern, &client, client_delimiter) {
-                    if let Some(parent) = pattern::implied_parent(pattern, &client, client_delimiter) {
-                        state.parents.insert(parent);
-                    }
-                    return Verdict::Drop;
+            if let Some(pattern) = &state.pattern
+                && !pattern::matches(pattern, &client, client_delimiter)
+            {
+                if let Some(parent) = pattern::implied_parent(pattern, &client, client_delimiter) {
+                    state.parents.insert(parent);
                 }
+                return Verdict::Drop;
             }
             state.seen.insert(client.clone());
         }
 
         let value = name.with_text(client).to_wire(session.utf8);
         if value != raw {
-            message.replace(name_index, encode::encode_string(&value, form, Grammar::Astring, LiteralSupport::Response, session.utf8));
+            message.replace(
+                name_index,
+                encode::encode_string(&value, form, Grammar::Astring, LiteralSupport::Response, session.utf8),
+            );
         }
         Verdict::Forward
     }
@@ -315,11 +350,12 @@ impl MailboxFilter {
         };
         // A widened LIST-STATUS returns STATUS data for every mailbox, so only
         // names that the client's pattern matches are kept.
-        let list_status = self.list_order.iter().filter_map(|tag| self.lists.get(tag)).find(|state| state.returns_status);
-        if let Some(pattern) = list_status.and_then(|state| state.pattern.as_ref()) {
-            if !pattern::matches(pattern, &client, self.rules.client_delimiter(session.server_delimiter)) {
-                return Verdict::Drop;
-            }
+        let list_status =
+            self.list_order.iter().filter_map(|tag| self.lists.get(tag)).find(|state| state.returns_status);
+        if let Some(pattern) = list_status.and_then(|state| state.pattern.as_ref())
+            && !pattern::matches(pattern, &client, self.rules.client_delimiter(session.server_delimiter))
+        {
+            return Verdict::Drop;
         }
         let value = name.with_text(client).to_wire(session.utf8);
         if value != raw {
@@ -408,10 +444,13 @@ fn refusal(error: &Unmappable, purpose: Purpose) -> Reply {
     match (error, purpose) {
         (Unmappable::Hidden { .. }, Purpose::Existing) => Reply::no("NONEXISTENT", "Mailbox does not exist"),
         (Unmappable::Hidden { .. }, Purpose::New) => Reply::no("CANNOT", "Mailbox name is reserved"),
-        (Unmappable::ContainsServerDelimiter { .. }, Purpose::Existing) => Reply::no("NONEXISTENT", "Mailbox does not exist"),
-        (Unmappable::ContainsServerDelimiter { delimiter, .. }, Purpose::New) => {
-            Reply::no("CANNOT", format!("Mailbox name contains {delimiter:?}, which the server uses as its hierarchy delimiter"))
+        (Unmappable::ContainsServerDelimiter { .. }, Purpose::Existing) => {
+            Reply::no("NONEXISTENT", "Mailbox does not exist")
         }
+        (Unmappable::ContainsServerDelimiter { delimiter, .. }, Purpose::New) => Reply::no(
+            "CANNOT",
+            format!("Mailbox name contains {delimiter:?}, which the server uses as its hierarchy delimiter"),
+        ),
     }
 }
 

@@ -15,8 +15,8 @@ pub fn normalize_inbox(name: &str, delimiter: Option<char>) -> Cow<'_, str> {
         return Cow::Borrowed(name);
     };
     let rest = &name[5..];
-    let is_inbox = head.eq_ignore_ascii_case("INBOX")
-        && (rest.is_empty() || delimiter.is_some_and(|d| rest.starts_with(d)));
+    let is_inbox =
+        head.eq_ignore_ascii_case("INBOX") && (rest.is_empty() || delimiter.is_some_and(|d| rest.starts_with(d)));
     if !is_inbox || head == "INBOX" {
         return Cow::Borrowed(name);
     }
@@ -124,11 +124,7 @@ mod tests {
             ("inbö/x", Some('/'), "inbö/x"),
         ];
         for (name, delimiter, expected) in cases {
-            assert_eq!(
-                normalize_inbox(name, delimiter),
-                expected,
-                "name {name:?} delimiter {delimiter:?}"
-            );
+            assert_eq!(normalize_inbox(name, delimiter), expected, "name {name:?} delimiter {delimiter:?}");
         }
     }
 

@@ -60,10 +60,7 @@ pub struct RuleSet {
 #[derive(Debug)]
 enum MapRule {
     Template(TemplateRule),
-    Regex {
-        to_server: Rewrite,
-        to_client: Rewrite,
-    },
+    Regex { to_server: Rewrite, to_client: Rewrite },
 }
 
 #[derive(Debug)]
@@ -96,16 +93,8 @@ impl RuleSet {
     /// Compiles and validates the rules, reporting every problem found.
     pub fn compile(config: &MailboxConfig) -> Result<RuleSet, Vec<RuleError>> {
         let mut errors = Vec::new();
-        check_delimiter(
-            "mailbox.client_delimiter",
-            config.client_delimiter,
-            &mut errors,
-        );
-        check_delimiter(
-            "mailbox.server_delimiter",
-            config.server_delimiter,
-            &mut errors,
-        );
+        check_delimiter("mailbox.client_delimiter", config.client_delimiter, &mut errors);
+        check_delimiter("mailbox.server_delimiter", config.server_delimiter, &mut errors);
 
         let mut rules = Vec::new();
         for (index, entry) in config.map.iter().enumerate() {
@@ -128,12 +117,7 @@ impl RuleSet {
         }
         let mut warnings = overlap_warnings(&rules);
         warnings.extend(inbox_case_warnings(&rules));
-        Ok(RuleSet {
-            client_delimiter: config.client_delimiter,
-            rules,
-            hide,
-            warnings,
-        })
+        Ok(RuleSet { client_delimiter: config.client_delimiter, rules, hide, warnings })
     }
 
     /// Warnings that do not stop the config from loading (overlapping
@@ -143,26 +127,17 @@ impl RuleSet {
     }
 
     /// Maps a client name to the server name, given the server's delimiter.
-    pub fn to_server(
-        &self,
-        client: &str,
-        server_delimiter: Option<char>,
-    ) -> Result<(String, RuleIndex), Unmappable> {
-        let hidden = || Unmappable::Hidden {
-            name: client.to_owned(),
-        };
+    pub fn to_server(&self, client: &str, server_delimiter: Option<char>) -> Result<(String, RuleIndex), Unmappable> {
+        let hidden = || Unmappable::Hidden { name: client.to_owned() };
         let client_delimiter = self.client_delimiter(server_delimiter);
         let normalized = normalize_inbox(client, client_delimiter);
 
-        let (server, index) = self
-            .server_name_of(&normalized, server_delimiter)
-            .map_err(|e| match e {
-                Untranslatable::TargetDelimiter(delimiter) => Unmappable::ContainsServerDelimiter {
-                    name: client.to_owned(),
-                    delimiter,
-                },
-                Untranslatable::FlatTarget => hidden(),
-            })?;
+        let (server, index) = self.server_name_of(&normalized, server_delimiter).map_err(|e| match e {
+            Untranslatable::TargetDelimiter(delimiter) => {
+                Unmappable::ContainsServerDelimiter { name: client.to_owned(), delimiter }
+            }
+            Untranslatable::FlatTarget => hidden(),
+        })?;
         if self.is_hidden(&server) {
             return Err(hidden());
         }
@@ -177,11 +152,7 @@ impl RuleSet {
 
     /// Maps a server name to the client name; `None` when the name is hidden
     /// or does not map back to itself.
-    pub fn to_client(
-        &self,
-        server: &str,
-        server_delimiter: Option<char>,
-    ) -> Option<(String, RuleIndex)> {
+    pub fn to_client(&self, server: &str, server_delimiter: Option<char>) -> Option<(String, RuleIndex)> {
         let normalized = normalize_inbox(server, server_delimiter);
         if self.is_hidden(&normalized) {
             return None;
@@ -227,20 +198,13 @@ impl RuleSet {
             Some(found) => found,
             None => (translate(client, client_delimiter, server_delimiter)?, None),
         };
-        Ok((
-            normalize_inbox(&server, server_delimiter).into_owned(),
-            index,
-        ))
+        Ok((normalize_inbox(&server, server_delimiter).into_owned(), index))
     }
 
     /// Maps a server name to a client name one way, without the hide rules
     /// and the round-trip check. `server` must be INBOX-normalized, and the
     /// result is.
-    fn client_name_of(
-        &self,
-        server: &str,
-        server_delimiter: Option<char>,
-    ) -> Option<(String, RuleIndex)> {
+    fn client_name_of(&self, server: &str, server_delimiter: Option<char>) -> Option<(String, RuleIndex)> {
         let client_delimiter = self.client_delimiter(server_delimiter);
         let mut mapped = None;
         for (index, rule) in self.rules.iter().enumerate() {
@@ -255,15 +219,9 @@ impl RuleSet {
         }
         let (client, index) = match mapped {
             Some(found) => found,
-            None => (
-                translate(server, server_delimiter, client_delimiter).ok()?,
-                None,
-            ),
+            None => (translate(server, server_delimiter, client_delimiter).ok()?, None),
         };
-        Some((
-            normalize_inbox(&client, client_delimiter).into_owned(),
-            index,
-        ))
+        Some((normalize_inbox(&client, client_delimiter).into_owned(), index))
     }
 }
 
@@ -277,12 +235,7 @@ impl TemplateRule {
         server_delimiter: Option<char>,
     ) -> Option<Result<String, Untranslatable>> {
         let values = self.client.match_name(client)?;
-        let values = translate_values(
-            &values,
-            &self.server_from_client,
-            client_delimiter,
-            server_delimiter,
-        );
+        let values = translate_values(&values, &self.server_from_client, client_delimiter, server_delimiter);
         Some(values.map(|values| self.server.render(&values)))
     }
 
@@ -295,12 +248,7 @@ impl TemplateRule {
         client_delimiter: Option<char>,
     ) -> Option<Result<String, Untranslatable>> {
         let values = self.server.match_name(server)?;
-        let values = translate_values(
-            &values,
-            &self.client_from_server,
-            server_delimiter,
-            client_delimiter,
-        );
+        let values = translate_values(&values, &self.client_from_server, server_delimiter, client_delimiter);
         Some(values.map(|values| self.client.render(&values)))
     }
 }
@@ -314,10 +262,7 @@ fn translate_values(
     from: Option<char>,
     to: Option<char>,
 ) -> Result<Vec<String>, Untranslatable> {
-    order
-        .iter()
-        .map(|&source| translate(values[source], from, to))
-        .collect()
+    order.iter().map(|&source| translate(values[source], from, to)).collect()
 }
 
 impl Rewrite {
@@ -371,20 +316,14 @@ fn check_delimiter(place: &str, delimiter: Option<char>, errors: &mut Vec<RuleEr
     } else {
         return;
     };
-    errors.push(RuleError {
-        place: place.to_owned(),
-        message,
-    });
+    errors.push(RuleError { place: place.to_owned(), message });
 }
 
 fn compile_regex(place: &str, pattern: &str, errors: &mut Vec<RuleError>) -> Option<Regex> {
     match Regex::new(pattern) {
         Ok(regex) => Some(regex),
         Err(e) => {
-            errors.push(RuleError {
-                place: place.to_owned(),
-                message: format!("invalid regex {pattern:?}: {e}"),
-            });
+            errors.push(RuleError { place: place.to_owned(), message: format!("invalid regex {pattern:?}: {e}") });
             None
         }
     }
@@ -398,19 +337,11 @@ fn compile_map_rule(
     config: &MailboxConfig,
     errors: &mut Vec<RuleError>,
 ) -> Option<MapRule> {
-    let error = |message: &str| RuleError {
-        place: place.to_owned(),
-        message: message.to_owned(),
-    };
+    let error = |message: &str| RuleError { place: place.to_owned(), message: message.to_owned() };
     let is_template = entry.client.is_some() || entry.server.is_some();
     let is_regex = entry.to_server.is_some() || entry.to_client.is_some();
 
-    match (
-        &entry.client,
-        &entry.server,
-        &entry.to_server,
-        &entry.to_client,
-    ) {
+    match (&entry.client, &entry.server, &entry.to_server, &entry.to_client) {
         _ if is_template && is_regex => {
             errors.push(error(
                 "mixes the template form (client, server) with the regex form (to_server, to_client); \
@@ -424,31 +355,13 @@ fn compile_map_rule(
         (None, None, Some(to_server), Some(to_client)) => {
             let to_server = compile_rewrite(&format!("{place}.to_server"), to_server, errors);
             let to_client = compile_rewrite(&format!("{place}.to_client"), to_client, errors);
-            Some(MapRule::Regex {
-                to_server: to_server?,
-                to_client: to_client?,
-            })
+            Some(MapRule::Regex { to_server: to_server?, to_client: to_client? })
         }
-        (Some(_), None, ..) => missing(
-            errors,
-            error("has client but no server template; add server = \"…\""),
-        ),
-        (None, Some(_), ..) => missing(
-            errors,
-            error("has server but no client template; add client = \"…\""),
-        ),
-        (.., Some(_), None) => missing(
-            errors,
-            error("has to_server but no to_client; both directions are required"),
-        ),
-        (.., None, Some(_)) => missing(
-            errors,
-            error("has to_client but no to_server; both directions are required"),
-        ),
-        _ => missing(
-            errors,
-            error("is empty; set client and server, or to_server and to_client"),
-        ),
+        (Some(_), None, ..) => missing(errors, error("has client but no server template; add server = \"…\"")),
+        (None, Some(_), ..) => missing(errors, error("has server but no client template; add client = \"…\"")),
+        (.., Some(_), None) => missing(errors, error("has to_server but no to_client; both directions are required")),
+        (.., None, Some(_)) => missing(errors, error("has to_client but no to_server; both directions are required")),
+        _ => missing(errors, error("is empty; set client and server, or to_server and to_client")),
     }
 }
 
@@ -457,11 +370,7 @@ fn missing(errors: &mut Vec<RuleError>, error: RuleError) -> Option<MapRule> {
     None
 }
 
-fn compile_rewrite(
-    place: &str,
-    rewrite: &RegexRewrite,
-    errors: &mut Vec<RuleError>,
-) -> Option<Rewrite> {
+fn compile_rewrite(place: &str, rewrite: &RegexRewrite, errors: &mut Vec<RuleError>) -> Option<Rewrite> {
     let regex = compile_regex(&format!("{place}.match"), &rewrite.pattern, errors)?;
     let mut valid = true;
     for reference in replacement_references(&rewrite.replace) {
@@ -476,16 +385,10 @@ fn compile_rewrite(
                  write ${{1}}x or ${{name}}x to put text right after a group reference",
                 rewrite.replace
             );
-            errors.push(RuleError {
-                place: format!("{place}.replace"),
-                message,
-            });
+            errors.push(RuleError { place: format!("{place}.replace"), message });
         }
     }
-    valid.then_some(Rewrite {
-        regex,
-        replace: rewrite.replace.clone(),
-    })
+    valid.then_some(Rewrite { regex, replace: rewrite.replace.clone() })
 }
 
 /// Lists the group references in a replacement with the `regex` crate's
@@ -505,9 +408,7 @@ fn replacement_references(replace: &str) -> Vec<&str> {
                 rest = &braced[end + 1..];
             }
         } else {
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
             if end > 0 {
                 references.push(&rest[..end]);
                 rest = &rest[end..];
@@ -529,10 +430,7 @@ fn compile_template_rule(
     let parse = |place: &str, source: &str, errors: &mut Vec<RuleError>| {
         Template::parse(source)
             .map_err(|e| {
-                errors.push(RuleError {
-                    place: place.to_owned(),
-                    message: format!("template {source:?}: {e}"),
-                })
+                errors.push(RuleError { place: place.to_owned(), message: format!("template {source:?}: {e}") })
             })
             .ok()
     };
@@ -541,20 +439,8 @@ fn compile_template_rule(
     let (client, server) = (client?, server?);
 
     let before = errors.len();
-    check_optional_delimiters(
-        &client_place,
-        &client,
-        config.client_delimiter,
-        "client_delimiter",
-        errors,
-    );
-    check_optional_delimiters(
-        &server_place,
-        &server,
-        config.server_delimiter,
-        "server_delimiter",
-        errors,
-    );
+    check_optional_delimiters(&client_place, &client, config.client_delimiter, "client_delimiter", errors);
+    check_optional_delimiters(&server_place, &server, config.server_delimiter, "server_delimiter", errors);
     let server_from_client = pair_captures(&server_place, &server, &client, errors);
     let client_from_server = pair_captures(&client_place, &client, &server, errors);
     if errors.len() > before {
@@ -587,10 +473,7 @@ fn check_optional_delimiters(
             "optional capture {capture} starts with {d:?}, but mailbox.{key} is {configured:?}; write {{{configured}{}}}",
             capture.name
         );
-        errors.push(RuleError {
-            place: place.to_owned(),
-            message,
-        });
+        errors.push(RuleError { place: place.to_owned(), message });
     }
 }
 
@@ -609,10 +492,7 @@ fn pair_captures(
             let message = format!(
                 "capture {capture} does not appear in the other template; both templates must use the same capture names"
             );
-            errors.push(RuleError {
-                place: place.to_owned(),
-                message,
-            });
+            errors.push(RuleError { place: place.to_owned(), message });
             continue;
         };
         let counterpart = &other.captures()[index];
@@ -621,10 +501,7 @@ fn pair_captures(
                 "capture {capture} is written {counterpart} in the other template; \
                  a capture must be optional on both sides or on neither"
             );
-            errors.push(RuleError {
-                place: place.to_owned(),
-                message,
-            });
+            errors.push(RuleError { place: place.to_owned(), message });
             continue;
         }
         order.push(index);
@@ -645,25 +522,17 @@ fn overlap_warnings(rules: &[MapRule]) -> Vec<RuleError> {
         let MapRule::Template(template) = rule else {
             continue;
         };
-        for (side, samples) in [
-            ("client", template.client.samples()),
-            ("server", template.server.samples()),
-        ] {
-            let shadow = rules[..later].iter().enumerate().find_map(|(earlier, r)| {
-                samples
-                    .iter()
-                    .find(|s| r.matches_side(side, s))
-                    .map(|s| (earlier, s))
-            });
+        for (side, samples) in [("client", template.client.samples()), ("server", template.server.samples())] {
+            let shadow = rules[..later]
+                .iter()
+                .enumerate()
+                .find_map(|(earlier, r)| samples.iter().find(|s| r.matches_side(side, s)).map(|s| (earlier, s)));
             if let Some((earlier, sample)) = shadow {
                 let message = format!(
                     "mailbox.map[{earlier}] also matches {side} names such as {sample:?} and comes first, \
                      so this rule never applies to them; put the more specific rule first"
                 );
-                warnings.push(RuleError {
-                    place: format!("mailbox.map[{later}].{side}"),
-                    message,
-                });
+                warnings.push(RuleError { place: format!("mailbox.map[{later}].{side}"), message });
             }
         }
     }
@@ -683,26 +552,19 @@ fn inbox_case_warnings(rules: &[MapRule]) -> Vec<RuleError> {
         let MapRule::Template(template) = rule else {
             continue;
         };
-        for (side, prefix) in [
-            ("client", template.client.literal_prefix()),
-            ("server", template.server.literal_prefix()),
-        ] {
+        for (side, prefix) in
+            [("client", template.client.literal_prefix()), ("server", template.server.literal_prefix())]
+        {
             let Some(head) = prefix.get(..5) else {
                 continue;
             };
             let next = prefix[5..].chars().next();
-            if head.eq_ignore_ascii_case("INBOX")
-                && head != "INBOX"
-                && next.is_none_or(|c| c.is_ascii_punctuation())
-            {
+            if head.eq_ignore_ascii_case("INBOX") && head != "INBOX" && next.is_none_or(|c| c.is_ascii_punctuation()) {
                 let message = format!(
                     "the template starts with {head:?}, but names are matched with INBOX in upper case, \
                      so this rule may never apply; write INBOX"
                 );
-                warnings.push(RuleError {
-                    place: format!("mailbox.map[{index}].{side}"),
-                    message,
-                });
+                warnings.push(RuleError { place: format!("mailbox.map[{index}].{side}"), message });
             }
         }
     }

@@ -57,9 +57,7 @@ pub struct Template {
 pub enum TemplateError {
     #[error("the template is empty; write a mailbox name, e.g. \"Archive/{{rest}}\"")]
     Empty,
-    #[error(
-        "`{{` at byte {offset} is not closed; close the capture with `}}`, or write `{{{{` for a literal brace"
-    )]
+    #[error("`{{` at byte {offset} is not closed; close the capture with `}}`, or write `{{{{` for a literal brace")]
     Unclosed { offset: usize },
     #[error("`}}` at byte {offset} has no opening `{{`; write `}}}}` for a literal brace")]
     UnmatchedClose { offset: usize },
@@ -68,9 +66,7 @@ pub enum TemplateError {
          introduced by a delimiter, where name is ASCII letters, digits and `_`"
     )]
     InvalidCapture { text: String },
-    #[error(
-        "capture `{{{name}}}` appears more than once; each name may be captured once per template"
-    )]
+    #[error("capture `{{{name}}}` appears more than once; each name may be captured once per template")]
     DuplicateCapture { name: String },
 }
 
@@ -82,11 +78,7 @@ impl Template {
         }
         let (segments, captures) = parse_segments(source)?;
         let regex = build_regex(&segments, &captures);
-        Ok(Template {
-            segments,
-            captures,
-            regex,
-        })
+        Ok(Template { segments, captures, regex })
     }
 
     /// Returns the captures in the order they appear.
@@ -100,11 +92,7 @@ impl Template {
     /// its delimiter is not part of the value.
     pub fn match_name<'n>(&self, name: &'n str) -> Option<Vec<&'n str>> {
         let found = self.regex.captures(name)?;
-        let values = self
-            .captures
-            .iter()
-            .map(|c| found.name(&c.name).map_or("", |m| m.as_str()))
-            .collect();
+        let values = self.captures.iter().map(|c| found.name(&c.name).map_or("", |m| m.as_str())).collect();
         Some(values)
     }
 
@@ -142,17 +130,8 @@ impl Template {
     /// optional capture empty, one with all of them present. Every
     /// captured value is `x`.
     pub fn samples(&self) -> [String; 2] {
-        let without: Vec<String> = self
-            .captures
-            .iter()
-            .map(|c| {
-                if c.is_optional() {
-                    String::new()
-                } else {
-                    "x".to_owned()
-                }
-            })
-            .collect();
+        let without: Vec<String> =
+            self.captures.iter().map(|c| if c.is_optional() { String::new() } else { "x".to_owned() }).collect();
         let with = vec!["x".to_owned(); self.captures.len()];
         [self.render(&without), self.render(&with)]
     }
@@ -178,9 +157,7 @@ fn parse_segments(source: &str) -> Result<(Vec<Segment>, Vec<Capture>), Template
             '}' => return Err(TemplateError::UnmatchedClose { offset }),
             '{' => {
                 let rest = &source[offset + 1..];
-                let end = rest
-                    .find(['}', '{'])
-                    .filter(|&i| rest[i..].starts_with('}'));
+                let end = rest.find(['}', '{']).filter(|&i| rest[i..].starts_with('}'));
                 let Some(end) = end else {
                     return Err(TemplateError::Unclosed { offset });
                 };
@@ -210,30 +187,19 @@ fn parse_segments(source: &str) -> Result<(Vec<Segment>, Vec<Capture>), Template
 
 /// Parses the text between braces: `name` or `Dname`.
 fn parse_capture(text: &str) -> Result<Capture, TemplateError> {
-    let invalid = || TemplateError::InvalidCapture {
-        text: text.to_owned(),
-    };
+    let invalid = || TemplateError::InvalidCapture { text: text.to_owned() };
     let mut chars = text.chars();
     let first = chars.next().ok_or_else(invalid)?;
 
     let is_delimiter = first.is_ascii_punctuation() && !matches!(first, '_' | '{' | '}');
-    let (delimiter, name) = if is_delimiter {
-        (Some(first), chars.as_str())
-    } else {
-        (None, text)
-    };
+    let (delimiter, name) = if is_delimiter { (Some(first), chars.as_str()) } else { (None, text) };
 
     let mut name_chars = name.chars();
-    let starts_well = name_chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = name_chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !starts_well || !name_chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(invalid());
     }
-    Ok(Capture {
-        name: name.to_owned(),
-        delimiter,
-    })
+    Ok(Capture { name: name.to_owned(), delimiter })
 }
 
 /// Builds the anchored regex: literal text is escaped, a capture is a named
@@ -266,9 +232,7 @@ mod tests {
     use super::*;
 
     fn values(template: &Template, name: &str) -> Option<Vec<String>> {
-        template
-            .match_name(name)
-            .map(|v| v.into_iter().map(str::to_owned).collect())
+        template.match_name(name).map(|v| v.into_iter().map(str::to_owned).collect())
     }
 
     #[test]
@@ -277,24 +241,14 @@ mod tests {
         assert!(t.captures().is_empty());
         assert_eq!(values(&t, "INBOX.Sent Items"), Some(vec![]));
         assert_eq!(values(&t, "INBOX.Sent Itemsx"), None);
-        assert_eq!(
-            values(&t, "INBOXxSent Items"),
-            None,
-            "the dot is literal, not a regex wildcard"
-        );
+        assert_eq!(values(&t, "INBOXxSent Items"), None, "the dot is literal, not a regex wildcard");
         assert_eq!(t.render(&[]), "INBOX.Sent Items");
     }
 
     #[test]
     fn required_capture_needs_characters() {
         let t = Template::parse("Archive/{rest}").unwrap();
-        assert_eq!(
-            t.captures(),
-            &[Capture {
-                name: "rest".into(),
-                delimiter: None
-            }]
-        );
+        assert_eq!(t.captures(), &[Capture { name: "rest".into(), delimiter: None }]);
         assert_eq!(values(&t, "Archive/2023/Q1"), Some(vec!["2023/Q1".into()]));
         assert_eq!(values(&t, "Archive/"), None);
         assert_eq!(values(&t, "Archive"), None);
@@ -305,13 +259,7 @@ mod tests {
     #[test]
     fn optional_capture_matches_nothing_or_delimiter() {
         let t = Template::parse("INBOX.Sent{.rest}").unwrap();
-        assert_eq!(
-            t.captures(),
-            &[Capture {
-                name: "rest".into(),
-                delimiter: Some('.')
-            }]
-        );
+        assert_eq!(t.captures(), &[Capture { name: "rest".into(), delimiter: Some('.') }]);
         assert_eq!(values(&t, "INBOX.Sent"), Some(vec!["".into()]));
         assert_eq!(values(&t, "INBOX.Sent.a.b"), Some(vec!["a.b".into()]));
         assert_eq!(values(&t, "INBOX.Sent."), None);
@@ -323,10 +271,7 @@ mod tests {
     #[test]
     fn several_captures_and_newlines() {
         let t = Template::parse("{year}-{month}").unwrap();
-        assert_eq!(
-            values(&t, "2023-01"),
-            Some(vec!["2023".into(), "01".into()])
-        );
+        assert_eq!(values(&t, "2023-01"), Some(vec!["2023".into(), "01".into()]));
         assert_eq!(t.render(&["a".into(), "b".into()]), "a-b");
         let t = Template::parse("x{rest}").unwrap();
         assert_eq!(values(&t, "xa\nb"), Some(vec!["a\nb".into()]));
@@ -357,55 +302,20 @@ mod tests {
             ("a{}", TemplateError::InvalidCapture { text: "".into() }),
             ("{/}", TemplateError::InvalidCapture { text: "/".into() }),
             ("{1x}", TemplateError::InvalidCapture { text: "1x".into() }),
-            (
-                "{a-b}",
-                TemplateError::InvalidCapture { text: "a-b".into() },
-            ),
-            (
-                "{//a}",
-                TemplateError::InvalidCapture { text: "//a".into() },
-            ),
-            (
-                "{ rest}",
-                TemplateError::InvalidCapture {
-                    text: " rest".into(),
-                },
-            ),
-            (
-                "{a}/{a}",
-                TemplateError::DuplicateCapture { name: "a".into() },
-            ),
-            (
-                "{a}/{.a}",
-                TemplateError::DuplicateCapture { name: "a".into() },
-            ),
+            ("{a-b}", TemplateError::InvalidCapture { text: "a-b".into() }),
+            ("{//a}", TemplateError::InvalidCapture { text: "//a".into() }),
+            ("{ rest}", TemplateError::InvalidCapture { text: " rest".into() }),
+            ("{a}/{a}", TemplateError::DuplicateCapture { name: "a".into() }),
+            ("{a}/{.a}", TemplateError::DuplicateCapture { name: "a".into() }),
         ];
         for (source, expected) in cases {
-            assert_eq!(
-                Template::parse(source).unwrap_err(),
-                *expected,
-                "template {source:?}"
-            );
+            assert_eq!(Template::parse(source).unwrap_err(), *expected, "template {source:?}");
         }
     }
 
     #[test]
     fn capture_display() {
-        assert_eq!(
-            Capture {
-                name: "rest".into(),
-                delimiter: None
-            }
-            .to_string(),
-            "{rest}"
-        );
-        assert_eq!(
-            Capture {
-                name: "rest".into(),
-                delimiter: Some('/')
-            }
-            .to_string(),
-            "{/rest}"
-        );
+        assert_eq!(Capture { name: "rest".into(), delimiter: None }.to_string(), "{rest}");
+        assert_eq!(Capture { name: "rest".into(), delimiter: Some('/') }.to_string(), "{/rest}");
     }
 }

@@ -45,10 +45,7 @@ impl Relay {
             if self.client_waits() {
                 return Ok(());
             }
-            let frame = self
-                .client_framer
-                .next(input)
-                .map_err(|error| RelayError::Client(error.to_string()))?;
+            let frame = self.client_framer.next(input).map_err(|error| RelayError::Client(error.to_string()))?;
             let (len, after) = match frame {
                 Frame::NeedMore | Frame::AwaitingContinuation => return Ok(()),
                 Frame::LinePart { len, starts_message } => {
@@ -117,7 +114,11 @@ impl Relay {
     /// Discards the message of a line over `max_line`; `start` is the
     /// beginning of that line. The client gets `BAD` once the line ends.
     fn reject_long_line(&mut self, start: &[u8]) {
-        tracing::warn!(limit = "max_line", value = self.limits.max_line, "rejected a command line over the length limit");
+        tracing::warn!(
+            limit = "max_line",
+            value = self.limits.max_line,
+            "rejected a command line over the length limit"
+        );
         let reply = Reply::bad(format!("Command line too long (limit {} bytes)", self.limits.max_line));
         let tag = match std::mem::replace(&mut self.client_message, Message::Between) {
             Message::Collected(collected) => collected.tag,
@@ -127,7 +128,13 @@ impl Relay {
         self.client_message = Message::Discarded { tag, reply: Some(reply) };
     }
 
-    fn client_line_end(&mut self, line: &[u8], starts_message: bool, literal: Option<LiteralHeader>, out: &mut Output) -> After {
+    fn client_line_end(
+        &mut self,
+        line: &[u8],
+        starts_message: bool,
+        literal: Option<LiteralHeader>,
+        out: &mut Output,
+    ) -> After {
         // A line that arrived whole was not checked against `max_line` as
         // its pieces are in `client_line_part`.
         let limited = starts_message || matches!(self.client_message, Message::Collected(_));
@@ -207,7 +214,9 @@ impl Relay {
         if self.in_continuation_command() {
             // `DONE` after IDLE, or a SASL response line: not a command.
             // IDLE takes only this one line.
-            if let Some(idle) = self.pending.iter_mut().find(|pending| pending.name == CommandName::Idle && !pending.done) {
+            if let Some(idle) =
+                self.pending.iter_mut().find(|pending| pending.name == CommandName::Idle && !pending.done)
+            {
                 idle.done = true;
             }
             self.client_message = Message::Relayed;
@@ -261,7 +270,8 @@ impl Relay {
         self.client_message = Message::Discarded { tag: collected.tag, reply: Some(reply) };
         if sync {
             // The client waits for `+`: answer now and cancel its literal.
-            let Message::Discarded { tag, reply } = std::mem::replace(&mut self.client_message, Message::Between) else {
+            let Message::Discarded { tag, reply } = std::mem::replace(&mut self.client_message, Message::Between)
+            else {
                 unreachable!()
             };
             self.reply(&tag, reply.as_ref().expect("set above"), out);
@@ -393,4 +403,3 @@ fn literal_header_start(bytes: &[u8]) -> usize {
     let open = memchr::memrchr(b'{', &bytes[..line_end]).unwrap_or(line_end);
     if open > 0 && bytes[open - 1] == b'~' { open - 1 } else { open }
 }
-

@@ -23,13 +23,20 @@ pub(super) enum Message {
 
 /// Why a server message is collected.
 pub(super) enum Kind {
-    Tagged { tag: Vec<u8>, status: Status },
+    Tagged {
+        tag: Vec<u8>,
+        status: Status,
+    },
     /// `* CAPABILITY` or a status response with a `[CAPABILITY …]` code.
     Capability,
     /// `* ENABLED`, watched for UTF8=ACCEPT.
     Enabled,
     /// An untagged response a filter asked for.
-    Filtered { name: ResponseName, number: Option<u32>, args_at: usize },
+    Filtered {
+        name: ResponseName,
+        number: Option<u32>,
+        args_at: usize,
+    },
 }
 
 impl Relay {
@@ -37,10 +44,7 @@ impl Relay {
     /// them that form frames.
     pub fn server_input(&mut self, input: &mut BytesMut, out: &mut Output) -> Result<(), RelayError> {
         loop {
-            let frame = self
-                .server_framer
-                .next(input)
-                .map_err(|error| RelayError::Upstream(error.to_string()))?;
+            let frame = self.server_framer.next(input).map_err(|error| RelayError::Upstream(error.to_string()))?;
             let len = match frame {
                 Frame::NeedMore | Frame::AwaitingContinuation => break,
                 Frame::LinePart { len, starts_message } => {
@@ -116,17 +120,22 @@ impl Relay {
     /// A collected response announced a literal: withhold it if the data
     /// would pass `max_collected`.
     fn check_collected_literal(&mut self, size: u64) {
-        if let Message::Collected { bytes, .. } = &self.server_message {
-            if (bytes.len() as u64).saturating_add(size) > self.limits.max_collected as u64 {
-                self.withhold("its literal is larger than limits.max_collected");
-            }
+        if let Message::Collected { bytes, .. } = &self.server_message
+            && (bytes.len() as u64).saturating_add(size) > self.limits.max_collected as u64
+        {
+            self.withhold("its literal is larger than limits.max_collected");
         }
     }
 
     /// Drops the response being collected; filters could not inspect it, so
     /// it must not reach the client unrewritten.
     fn withhold(&mut self, reason: &str) {
-        tracing::warn!(limit = "max_collected", value = self.limits.max_collected, reason, "withheld a server response");
+        tracing::warn!(
+            limit = "max_collected",
+            value = self.limits.max_collected,
+            reason,
+            "withheld a server response"
+        );
         self.stats.withheld += 1;
         self.server_message = Message::Dropped;
     }
@@ -134,7 +143,8 @@ impl Relay {
     /// Decides how the message that starts with `chunk` is handled.
     fn start_server_message(&mut self, chunk: &[u8], out: &mut Output) -> Result<(), RelayError> {
         let Some(head) = classify::classify_response(chunk) else {
-            let shown: String = chunk.iter().take(80).flat_map(|byte| std::ascii::escape_default(*byte)).map(char::from).collect();
+            let shown: String =
+                chunk.iter().take(80).flat_map(|byte| std::ascii::escape_default(*byte)).map(char::from).collect();
             return Err(RelayError::Upstream(format!("unrecognized response line {shown:?}")));
         };
         self.server_message = match head {
@@ -220,7 +230,14 @@ impl Relay {
         out.to_client.extend_from_slice(&strip_capabilities(&bytes).unwrap_or(bytes));
     }
 
-    fn finish_filtered(&mut self, name: ResponseName, number: Option<u32>, args_at: usize, bytes: &[u8], out: &mut Output) {
+    fn finish_filtered(
+        &mut self,
+        name: ResponseName,
+        number: Option<u32>,
+        args_at: usize,
+        bytes: &[u8],
+        out: &mut Output,
+    ) {
         let message = match Parsed::parse(bytes, args_at) {
             Ok(message) => message,
             Err(error) => {

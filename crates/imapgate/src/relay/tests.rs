@@ -194,10 +194,7 @@ fn run_with(setup: Setup, steps: &[Step], feed: Feed) {
                 out.to_client.clear();
             }
             Step::UpstreamFails => {
-                assert!(
-                    matches!(failure.take(), Some(RelayError::Upstream(_))),
-                    "{place}: expected an upstream error"
-                );
+                assert!(matches!(failure.take(), Some(RelayError::Upstream(_))), "{place}: expected an upstream error");
             }
         }
     }
@@ -311,13 +308,7 @@ fn select_quoted_name_is_mapped() {
 
 #[test]
 fn select_atom_becomes_quoted_for_space() {
-    run(
-        mailbox(),
-        &[
-            c("A1 select Sent (CONDSTORE)\r\n"),
-            to_server("A1 select \"INBOX.Sent Items\" (CONDSTORE)\r\n"),
-        ],
-    );
+    run(mailbox(), &[c("A1 select Sent (CONDSTORE)\r\n"), to_server("A1 select \"INBOX.Sent Items\" (CONDSTORE)\r\n")]);
 }
 
 #[test]
@@ -653,14 +644,7 @@ fn pipelined_lists_wait_for_each_other() {
 
 #[test]
 fn list_for_hidden_name_is_empty() {
-    run(
-        mailbox(),
-        &[
-            c("A1 LIST \"\" INBOX/Junk\r\n"),
-            to_client("A1 OK LIST completed\r\n"),
-            to_server(""),
-        ],
-    );
+    run(mailbox(), &[c("A1 LIST \"\" INBOX/Junk\r\n"), to_client("A1 OK LIST completed\r\n"), to_server("")]);
 }
 
 // APPEND.
@@ -861,7 +845,9 @@ fn capabilities_lose_compress() {
         &[
             c("A1 CAPABILITY\r\n"),
             to_server("A1 CAPABILITY\r\n"),
-            s("* CAPABILITY IMAP4rev1 LITERAL+ COMPRESS=DEFLATE IDLE\r\nA1 OK [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] done\r\n"),
+            s(
+                "* CAPABILITY IMAP4rev1 LITERAL+ COMPRESS=DEFLATE IDLE\r\nA1 OK [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] done\r\n",
+            ),
             to_client("* CAPABILITY IMAP4rev1 LITERAL+ IDLE\r\nA1 OK [CAPABILITY IMAP4rev1] done\r\n"),
             c("A2 COMPRESS DEFLATE\r\n"),
             to_client("A2 NO [CANNOT] COMPRESS is not available through imapgate\r\n"),
@@ -1089,11 +1075,7 @@ fn bare_line_feed_commands_are_mapped() {
 fn non_sync_literal_name_is_mapped() {
     run(
         mailbox(),
-        &[
-            c("A1 SELECT {4+}\r\nSent\r\n"),
-            to_server("A1 SELECT {16+}\r\nINBOX.Sent Items\r\n"),
-            to_client(""),
-        ],
+        &[c("A1 SELECT {4+}\r\nSent\r\n"), to_server("A1 SELECT {16+}\r\nINBOX.Sent Items\r\n"), to_client("")],
     );
     run(
         mailbox_sync(),
@@ -1162,7 +1144,8 @@ fn stats_count_and_relay_becomes_idle() {
     relay.client_input(&mut client, &mut out).unwrap();
     assert!(!relay.is_idle(), "commands are pending");
 
-    let mut server = BytesMut::from(&b"A1 OK done\r\n* LIST () \".\" INBOX.Spam\r\n* LIST () \".\" INBOX\r\nA3 OK done\r\n"[..]);
+    let mut server =
+        BytesMut::from(&b"A1 OK done\r\n* LIST () \".\" INBOX.Spam\r\n* LIST () \".\" INBOX\r\nA3 OK done\r\n"[..]);
     relay.server_input(&mut server, &mut out).unwrap();
     assert!(relay.is_idle(), "every command completed");
     assert!(client.is_empty());

@@ -98,7 +98,7 @@ async fn run(stream: TcpStream, shared: &Shared) -> Report {
             report.end = "logout before login".into();
             return report;
         }
-        Ok(Ok(Outcome::Authenticated(authenticated))) => authenticated,
+        Ok(Ok(Outcome::Authenticated(authenticated))) => *authenticated,
     };
     report.user = Some(authenticated.user.clone());
 
@@ -123,7 +123,9 @@ async fn relay(
 
     let hierarchy = match shared.chain.server_delimiter() {
         DelimiterSource::NotNeeded => upstream::Hierarchy::default(),
-        DelimiterSource::Configured(delimiter) => upstream::Hierarchy { delimiter: Some(delimiter), prefixes: Vec::new() },
+        DelimiterSource::Configured(delimiter) => {
+            upstream::Hierarchy { delimiter: Some(delimiter), prefixes: Vec::new() }
+        }
         DelimiterSource::Learn => upstream.learn_hierarchy().await?,
     };
     let server_delimiter = hierarchy.delimiter;
@@ -138,7 +140,8 @@ async fn relay(
 
     let mut chain = shared.chain.build();
     chain.on_login(&session);
-    let limits = RelayLimits { max_line: shared.config.limits.max_line, max_collected: shared.config.limits.max_collected };
+    let limits =
+        RelayLimits { max_line: shared.config.limits.max_line, max_collected: shared.config.limits.max_collected };
     let mut relay = Relay::new(chain, session, limits);
 
     client.write_all(&strip_capabilities(&reply).unwrap_or(reply)).await?;

@@ -26,7 +26,7 @@ pub struct Authenticated {
 
 /// How the not-authenticated state ended.
 pub enum Outcome {
-    Authenticated(Authenticated),
+    Authenticated(Box<Authenticated>),
     /// The client logged out or closed the connection.
     Closed,
 }
@@ -44,8 +44,13 @@ pub async fn run(client: &mut FramedStream, config: &Config) -> std::io::Result<
         let message = match client.read_message(config.limits.max_line + config.limits.max_preauth_literal).await? {
             Read::Closed => return Ok(Outcome::Closed),
             Read::TooLarge(start) => {
-                let tag = classify::classify_command(&start).map(|head| head.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
-                tracing::warn!(limit = "max_preauth_literal", value = config.limits.max_preauth_literal, "rejected a pre-auth command over the size limit");
+                let tag =
+                    classify::classify_command(&start).map(|head| head.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
+                tracing::warn!(
+                    limit = "max_preauth_literal",
+                    value = config.limits.max_preauth_literal,
+                    "rejected a pre-auth command over the size limit"
+                );
                 let mut reply = tag;
                 reply.extend_from_slice(b" BAD Command too large before login\r\n");
                 client.write_all(&reply).await?;
@@ -65,7 +70,7 @@ pub async fn run(client: &mut FramedStream, config: &Config) -> std::io::Result<
             }
             Step::Login { tag, credentials } => {
                 if let Some(authenticated) = try_login(client, config, &tag, credentials).await? {
-                    return Ok(Outcome::Authenticated(authenticated));
+                    return Ok(Outcome::Authenticated(Box::new(authenticated)));
                 }
             }
         }
@@ -99,7 +104,8 @@ async fn step(message: &[u8], client: &mut FramedStream) -> std::io::Result<Step
         }
         CommandName::Noop => reply("OK NOOP completed"),
         CommandName::Id => {
-            let mut line = format!("* ID (\"name\" \"imapgate\" \"version\" \"{}\")\r\n", env!("CARGO_PKG_VERSION")).into_bytes();
+            let mut line =
+                format!("* ID (\"name\" \"imapgate\" \"version\" \"{}\")\r\n", env!("CARGO_PKG_VERSION")).into_bytes();
             let Step::Reply(done) = reply("OK ID completed") else { unreachable!() };
             line.extend_from_slice(&done);
             Step::Reply(line)
@@ -155,11 +161,15 @@ async fn authenticate(message: &[u8], args_at: usize, tag: &[u8], client: &mut F
     }
 
     let response = match tokens.get(1).filter(|token| token.kind != TokenKind::End) {
-        Some(token) => Secret::new(scan::string_value(message, token).map(|value| value.into_owned()).unwrap_or_default()),
+        Some(token) => {
+            Secret::new(scan::string_value(message, token).map(|value| value.into_owned()).unwrap_or_default())
+        }
         None => {
             client.write_all(b"+ \r\n").await?;
             match client.read_message(8 * 1024).await? {
-                Read::Message(line) => Secret::new(line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n")).unwrap_or(&line).to_vec()),
+                Read::Message(line) => {
+                    Secret::new(line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n")).unwrap_or(&line).to_vec())
+                }
                 Read::TooLarge(_) => return Ok(tagged("BAD Authentication response too large")),
                 Read::Closed => return Err(std::io::ErrorKind::UnexpectedEof.into()),
             }

@@ -57,7 +57,9 @@ pub enum LoginOutcome {
 pub async fn connect(address: &str, timeout: Duration) -> Result<Upstream, UpstreamError> {
     let connecting = TcpStream::connect(address);
     let stream = match tokio::time::timeout(timeout, connecting).await {
-        Err(_) => return Err(UpstreamError::ConnectTimeout { address: address.to_string(), seconds: timeout.as_secs() }),
+        Err(_) => {
+            return Err(UpstreamError::ConnectTimeout { address: address.to_string(), seconds: timeout.as_secs() });
+        }
         Ok(Err(source)) => return Err(UpstreamError::Connect { address: address.to_string(), source }),
         Ok(Ok(stream)) => stream,
     };
@@ -122,9 +124,21 @@ impl Upstream {
         } else {
             let literals = Self::literal_support(&self.capabilities);
             command.extend_from_slice(b" LOGIN ");
-            command.extend_from_slice(&encode::encode_string(credentials.user.as_bytes(), StringForm::Quoted, Grammar::Astring, literals, false));
+            command.extend_from_slice(&encode::encode_string(
+                credentials.user.as_bytes(),
+                StringForm::Quoted,
+                Grammar::Astring,
+                literals,
+                false,
+            ));
             command.push(b' ');
-            command.extend_from_slice(&encode::encode_string(credentials.password.expose(), StringForm::Quoted, Grammar::Astring, literals, false));
+            command.extend_from_slice(&encode::encode_string(
+                credentials.password.expose(),
+                StringForm::Quoted,
+                Grammar::Astring,
+                literals,
+                false,
+            ));
             command.extend_from_slice(b"\r\n");
             self.send_with_literals(&command).await?;
         }
@@ -169,7 +183,10 @@ impl Upstream {
             }
             let response = read_response(&mut self.conn).await?;
             if !response.starts_with(b"+") {
-                return Err(UpstreamError::Protocol(format!("expected a continuation request, got {}", shown(&response))));
+                return Err(UpstreamError::Protocol(format!(
+                    "expected a continuation request, got {}",
+                    shown(&response)
+                )));
             }
         }
         Ok(())
@@ -181,7 +198,10 @@ impl Upstream {
         if self.has("NAMESPACE") {
             let namespaces = self.ask_namespaces().await?;
             if let Some(first) = namespaces.first() {
-                return Ok(Hierarchy { delimiter: first.delimiter, prefixes: namespaces.iter().map(|n| n.prefix.clone()).collect() });
+                return Ok(Hierarchy {
+                    delimiter: first.delimiter,
+                    prefixes: namespaces.iter().map(|n| n.prefix.clone()).collect(),
+                });
             }
         }
         Ok(Hierarchy { delimiter: self.ask_list_delimiter().await?, prefixes: Vec::new() })
@@ -194,8 +214,9 @@ impl Upstream {
             let response = read_response(&mut self.conn).await?;
             match classify::classify_response(&response) {
                 Some(ResponseHead::Untagged { name: ResponseName::Namespace, args_at, .. }) => {
-                    namespaces = parse_namespaces(&response, args_at)
-                        .ok_or_else(|| UpstreamError::Protocol(format!("invalid NAMESPACE response: {}", shown(&response))))?;
+                    namespaces = parse_namespaces(&response, args_at).ok_or_else(|| {
+                        UpstreamError::Protocol(format!("invalid NAMESPACE response: {}", shown(&response)))
+                    })?;
                 }
                 Some(ResponseHead::Tagged { tag, status, .. }) if tag == NAMESPACE_TAG.as_bytes() => {
                     if status != Status::Ok {
@@ -265,8 +286,10 @@ fn parse_namespaces(response: &[u8], args_at: usize) -> Option<Vec<Namespace>> {
             TokenKind::ListClose => {
                 if depth == 2 {
                     let prefix = fields.first()?.clone()?;
-                    let delimiter = fields.get(1)?.as_ref().and_then(|value| std::str::from_utf8(value).ok()?.chars().next());
-                    let prefix = imapgate_proto::mutf7::decode(&prefix).unwrap_or_else(|_| String::from_utf8_lossy(&prefix).into_owned());
+                    let delimiter =
+                        fields.get(1)?.as_ref().and_then(|value| std::str::from_utf8(value).ok()?.chars().next());
+                    let prefix = imapgate_proto::mutf7::decode(&prefix)
+                        .unwrap_or_else(|_| String::from_utf8_lossy(&prefix).into_owned());
                     namespaces.push(Namespace { prefix, delimiter });
                 }
                 depth = depth.checked_sub(1)?;

@@ -21,20 +21,13 @@ impl ImapClient {
     ///
     /// Panics when the connection fails or no greeting arrives in time.
     pub fn connect(addr: impl ToSocketAddrs + std::fmt::Debug) -> ImapClient {
-        let stream = TcpStream::connect(&addr)
-            .unwrap_or_else(|err| panic!("failed to connect to {addr:?}: {err}"));
-        stream
-            .set_read_timeout(Some(DEFAULT_TIMEOUT))
-            .expect("failed to set read timeout");
+        let stream = TcpStream::connect(&addr).unwrap_or_else(|err| panic!("failed to connect to {addr:?}: {err}"));
+        stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("failed to set read timeout");
         stream.set_nodelay(true).expect("failed to set TCP_NODELAY");
         let writer = stream.try_clone().expect("failed to clone TcpStream");
 
-        let mut client = ImapClient {
-            reader: BufReader::new(stream),
-            writer,
-            greeting: Vec::new(),
-            transcript: String::new(),
-        };
+        let mut client =
+            ImapClient { reader: BufReader::new(stream), writer, greeting: Vec::new(), transcript: String::new() };
         client.greeting = client.read_line();
         client
     }
@@ -51,10 +44,7 @@ impl ImapClient {
 
     /// Sets the read timeout for all following reads.
     pub fn set_timeout(&mut self, timeout: Duration) {
-        self.reader
-            .get_ref()
-            .set_read_timeout(Some(timeout))
-            .expect("failed to set read timeout");
+        self.reader.get_ref().set_read_timeout(Some(timeout)).expect("failed to set read timeout");
     }
 
     /// Writes `bytes` unchanged.
@@ -154,9 +144,7 @@ impl ImapClient {
                 return response;
             }
             if completion_status(&message, tag).is_some() {
-                self.fail(&format!(
-                    "expected a continuation request, got a completion for tag {tag}"
-                ));
+                self.fail(&format!("expected a continuation request, got a completion for tag {tag}"));
             }
         }
     }
@@ -215,20 +203,15 @@ impl ImapClient {
         let text = String::from_utf8_lossy(bytes);
         for line in text.split_inclusive('\n') {
             self.transcript.push_str(prefix);
-            self.transcript
-                .push_str(line.trim_end_matches(['\r', '\n']));
+            self.transcript.push_str(line.trim_end_matches(['\r', '\n']));
             self.transcript.push('\n');
         }
     }
 
     fn fail_read(&self, err: std::io::Error, expected: &str) -> ! {
         match err.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-                self.fail(&format!("timed out waiting for {expected}"))
-            }
-            ErrorKind::UnexpectedEof => {
-                self.fail(&format!("connection closed while waiting for {expected}"))
-            }
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => self.fail(&format!("timed out waiting for {expected}")),
+            ErrorKind::UnexpectedEof => self.fail(&format!("connection closed while waiting for {expected}")),
             _ => self.fail(&format!("failed to read {expected}: {err}")),
         }
     }
@@ -248,11 +231,8 @@ fn is_text_line(line: &[u8]) -> bool {
     let tag = words.next().unwrap_or_default();
     let keyword = words.next().unwrap_or_default();
     let keyword = trim_crlf(keyword).to_ascii_uppercase();
-    let statuses: &[&[u8]] = if tag == b"*" {
-        &[b"OK", b"NO", b"BAD", b"BYE", b"PREAUTH"]
-    } else {
-        &[b"OK", b"NO", b"BAD"]
-    };
+    let statuses: &[&[u8]] =
+        if tag == b"*" { &[b"OK", b"NO", b"BAD", b"BYE", b"PREAUTH"] } else { &[b"OK", b"NO", b"BAD"] };
     statuses.contains(&keyword.as_slice())
 }
 
@@ -275,15 +255,9 @@ fn literal_len(line: &[u8]) -> Option<usize> {
 /// `tag`.
 fn completion_status<'a>(message: &'a [u8], tag: &str) -> Option<&'a str> {
     let rest = message.strip_prefix(tag.as_bytes())?.strip_prefix(b" ")?;
-    let word_end = rest
-        .iter()
-        .position(|&b| b == b' ' || b == b'\r')
-        .unwrap_or(rest.len());
+    let word_end = rest.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(rest.len());
     let status = std::str::from_utf8(&rest[..word_end]).ok()?;
-    ["OK", "NO", "BAD"]
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(status))
-        .then_some(status)
+    ["OK", "NO", "BAD"].iter().any(|s| s.eq_ignore_ascii_case(status)).then_some(status)
 }
 
 fn trim_crlf(line: &[u8]) -> &[u8] {

@@ -38,11 +38,7 @@ impl Dovecot {
             .prefix("imapgate-dovecot-")
             .tempdir()
             .expect("failed to create a temporary directory for Dovecot");
-        let users_env = users
-            .iter()
-            .map(|(name, password)| format!("{name}:{password}"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let users_env = users.iter().map(|(name, password)| format!("{name}:{password}")).collect::<Vec<_>>().join(" ");
 
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
@@ -55,10 +51,7 @@ impl Dovecot {
                 .output()
                 .expect("failed to run scripts/dovecot.sh");
             if output.status.success() {
-                let users = users
-                    .iter()
-                    .map(|(name, password)| (name.to_string(), password.to_string()))
-                    .collect();
+                let users = users.iter().map(|(name, password)| (name.to_string(), password.to_string())).collect();
                 return Dovecot { dir, port, users };
             }
             last_error = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -66,10 +59,7 @@ impl Dovecot {
                 break;
             }
         }
-        panic!(
-            "failed to start Dovecot in {}:\n{last_error}",
-            dir.path().display()
-        );
+        panic!("failed to start Dovecot in {}:\n{last_error}", dir.path().display());
     }
 
     pub fn port(&self) -> u16 {
@@ -89,8 +79,7 @@ impl Dovecot {
     /// Returns the contents of the Dovecot log so far.
     pub fn log(&self) -> String {
         let path = self.dir().join("dovecot.log");
-        fs::read_to_string(&path)
-            .unwrap_or_else(|err| panic!("failed to read {}: {err}", path.display()))
+        fs::read_to_string(&path).unwrap_or_else(|err| panic!("failed to read {}: {err}", path.display()))
     }
 
     /// Returns the password of `user`. Panics for an unknown user.
@@ -140,10 +129,7 @@ impl Dovecot {
 
 impl Drop for Dovecot {
     fn drop(&mut self) {
-        let result = Command::new(script_path())
-            .arg("stop")
-            .arg(self.dir.path())
-            .output();
+        let result = Command::new(script_path()).arg("stop").arg(self.dir.path()).output();
         match result {
             Ok(output) if output.status.success() => {}
             Ok(output) => eprintln!(
@@ -163,10 +149,6 @@ fn script_path() -> PathBuf {
 /// Returns a loopback port that was free a moment ago. Another process may
 /// take it before Dovecot binds it, which `start_with_users` retries.
 fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .expect("failed to bind a free port on 127.0.0.1");
-    listener
-        .local_addr()
-        .expect("failed to read the bound port")
-        .port()
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("failed to bind a free port on 127.0.0.1");
+    listener.local_addr().expect("failed to read the bound port").port()
 }

@@ -22,7 +22,10 @@ impl Imapgate {
     /// Starts imapgate in front of `upstream` with the filter chain
     /// `filters` and further TOML `sections` (`[mailbox]`, `[limits]`...).
     pub fn start(upstream: SocketAddr, filters: &[&str], sections: &str) -> Imapgate {
-        let dir = tempfile::Builder::new().prefix("imapgate-proxy-").tempdir().expect("failed to create a temporary directory");
+        let dir = tempfile::Builder::new()
+            .prefix("imapgate-proxy-")
+            .tempdir()
+            .expect("failed to create a temporary directory");
         let port = free_port();
         let filters: Vec<String> = filters.iter().map(|name| format!("{name:?}")).collect();
         let config = format!(

@@ -6,13 +6,16 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+/// Bytes of one direction of one connection, shared with its copy thread.
+type Recorded = Arc<Mutex<Vec<u8>>>;
+
 /// Records every connection it relays to `target`.
 pub struct Recorder {
     addr: SocketAddr,
     /// Bytes from the server, per connection in accept order.
-    from_server: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>,
+    from_server: Arc<Mutex<Vec<Recorded>>>,
     /// Bytes to the server, per connection in accept order.
-    to_server: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>,
+    to_server: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl Recorder {
@@ -42,18 +45,18 @@ impl Recorder {
     }
 
     /// Bytes the server sent on connection `index`.
-    pub fn from_server(&self, index: usize) -> Vec<u8> {
+    pub fn sent_by_server(&self, index: usize) -> Vec<u8> {
         self.from_server.lock().unwrap()[index].lock().unwrap().clone()
     }
 
     /// Bytes the server received on connection `index`.
-    pub fn to_server(&self, index: usize) -> Vec<u8> {
+    pub fn received_by_server(&self, index: usize) -> Vec<u8> {
         self.to_server.lock().unwrap()[index].lock().unwrap().clone()
     }
 }
 
 /// Copies `from` to `to` on a thread, recording the bytes.
-fn copy(mut from: TcpStream, mut to: TcpStream, record: Arc<Mutex<Vec<u8>>>) {
+fn copy(mut from: TcpStream, mut to: TcpStream, record: Recorded) {
     thread::spawn(move || {
         let mut buf = vec![0u8; 64 * 1024];
         loop {

@@ -77,7 +77,14 @@ fn text(lines: &[Vec<u8>]) -> Vec<String> {
 #[test]
 fn wants_only_mailbox_commands_and_responses() {
     let filter = filter(RULES);
-    for name in [CommandName::Select, CommandName::Append, CommandName::Copy, CommandName::Move, CommandName::List, CommandName::Status] {
+    for name in [
+        CommandName::Select,
+        CommandName::Append,
+        CommandName::Copy,
+        CommandName::Move,
+        CommandName::List,
+        CommandName::Status,
+    ] {
         assert!(filter.wants_command(name), "{name:?}");
     }
     for name in [CommandName::Fetch, CommandName::Noop, CommandName::Idle, CommandName::Other] {
@@ -352,7 +359,11 @@ fn names_outside_server_namespaces_are_refused() {
     session.server_namespaces = vec!["INBOX.".into()];
 
     let select = command(&mut filter, &session, b"A1 SELECT Spam\r\n");
-    assert!(matches!(&select.verdict, Verdict::Reply(reply) if reply.code == Some("NONEXISTENT")), "{:?}", select.verdict);
+    assert!(
+        matches!(&select.verdict, Verdict::Reply(reply) if reply.code == Some("NONEXISTENT")),
+        "{:?}",
+        select.verdict
+    );
     let create = command(&mut filter, &session, b"A2 CREATE Foo\r\n");
     assert!(matches!(&create.verdict, Verdict::Reply(reply) if reply.code == Some("CANNOT")), "{:?}", create.verdict);
 

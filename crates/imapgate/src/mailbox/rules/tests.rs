@@ -23,9 +23,7 @@ fn server_of(set: &RuleSet, client: &str, delimiter: Option<char>) -> Result<Str
 }
 
 fn hidden(name: &str) -> Unmappable {
-    Unmappable::Hidden {
-        name: name.to_owned(),
-    }
+    Unmappable::Hidden { name: name.to_owned() }
 }
 
 const EXAMPLE: &str = r#"
@@ -46,28 +44,13 @@ const SLASH: Option<char> = Some('/');
 #[test]
 fn example_to_client() {
     let set = rules(EXAMPLE);
-    assert_eq!(
-        set.to_client("INBOX.Sent Items", DOT),
-        Some(("Sent".into(), Some(0)))
-    );
-    assert_eq!(
-        set.to_client("INBOX.Archive.2023", DOT),
-        Some(("Archive/2023".into(), Some(1)))
-    );
-    assert_eq!(
-        set.to_client("INBOX.Archive.2023.Q1", DOT),
-        Some(("Archive/2023/Q1".into(), Some(1)))
-    );
-    assert_eq!(
-        set.to_client("INBOX.Drafts", DOT),
-        Some(("INBOX/Drafts".into(), None))
-    );
+    assert_eq!(set.to_client("INBOX.Sent Items", DOT), Some(("Sent".into(), Some(0))));
+    assert_eq!(set.to_client("INBOX.Archive.2023", DOT), Some(("Archive/2023".into(), Some(1))));
+    assert_eq!(set.to_client("INBOX.Archive.2023.Q1", DOT), Some(("Archive/2023/Q1".into(), Some(1))));
+    assert_eq!(set.to_client("INBOX.Drafts", DOT), Some(("INBOX/Drafts".into(), None)));
     assert_eq!(set.to_client("INBOX", DOT), Some(("INBOX".into(), None)));
     assert_eq!(client_of(&set, "inbox", DOT).as_deref(), Some("INBOX"));
-    assert_eq!(
-        client_of(&set, "inbox.Drafts", DOT).as_deref(),
-        Some("INBOX/Drafts")
-    );
+    assert_eq!(client_of(&set, "inbox.Drafts", DOT).as_deref(), Some("INBOX/Drafts"));
     assert_eq!(client_of(&set, "Spam", DOT).as_deref(), Some("Spam"));
 }
 
@@ -75,90 +58,39 @@ fn example_to_client() {
 fn example_to_client_hides() {
     let set = rules(EXAMPLE);
     assert_eq!(set.to_client("INBOX.Spam", DOT), None, "hide rule");
-    assert_eq!(
-        set.to_client("inbox.Spam", DOT),
-        None,
-        "hide rule after INBOX normalization"
-    );
-    assert_eq!(
-        set.to_client("INBOX.a/b", DOT),
-        None,
-        "contains the client delimiter"
-    );
-    assert_eq!(
-        set.to_client("INBOX.Archive", DOT),
-        Some(("INBOX/Archive".into(), None))
-    );
-    assert_eq!(
-        set.to_client("INBOX.Archive.a/b", DOT),
-        None,
-        "captured value contains the client delimiter"
-    );
-    assert_eq!(
-        client_of(&set, "INBOX.Archive.", DOT).as_deref(),
-        Some("INBOX/Archive/"),
-        "rest must not be empty"
-    );
+    assert_eq!(set.to_client("inbox.Spam", DOT), None, "hide rule after INBOX normalization");
+    assert_eq!(set.to_client("INBOX.a/b", DOT), None, "contains the client delimiter");
+    assert_eq!(set.to_client("INBOX.Archive", DOT), Some(("INBOX/Archive".into(), None)));
+    assert_eq!(set.to_client("INBOX.Archive.a/b", DOT), None, "captured value contains the client delimiter");
+    assert_eq!(client_of(&set, "INBOX.Archive.", DOT).as_deref(), Some("INBOX/Archive/"), "rest must not be empty");
 }
 
 #[test]
 fn example_to_server() {
     let set = rules(EXAMPLE);
-    assert_eq!(
-        set.to_server("Sent", DOT),
-        Ok(("INBOX.Sent Items".into(), Some(0)))
-    );
-    assert_eq!(
-        set.to_server("Archive/2023/Q1", DOT),
-        Ok(("INBOX.Archive.2023.Q1".into(), Some(1)))
-    );
-    assert_eq!(
-        set.to_server("INBOX/Drafts", DOT),
-        Ok(("INBOX.Drafts".into(), None))
-    );
+    assert_eq!(set.to_server("Sent", DOT), Ok(("INBOX.Sent Items".into(), Some(0))));
+    assert_eq!(set.to_server("Archive/2023/Q1", DOT), Ok(("INBOX.Archive.2023.Q1".into(), Some(1))));
+    assert_eq!(set.to_server("INBOX/Drafts", DOT), Ok(("INBOX.Drafts".into(), None)));
     assert_eq!(set.to_server("Spam", DOT), Ok(("Spam".into(), None)));
     assert_eq!(server_of(&set, "inbox", DOT).as_deref(), Ok("INBOX"));
-    assert_eq!(
-        server_of(&set, "Inbox/Drafts", DOT).as_deref(),
-        Ok("INBOX.Drafts")
-    );
+    assert_eq!(server_of(&set, "Inbox/Drafts", DOT).as_deref(), Ok("INBOX.Drafts"));
 }
 
 #[test]
 fn example_to_server_rejects() {
     let set = rules(EXAMPLE);
-    assert_eq!(
-        server_of(&set, "INBOX/Spam", DOT),
-        Err(hidden("INBOX/Spam"))
-    );
-    assert_eq!(
-        server_of(&set, "inbox/Spam", DOT),
-        Err(hidden("inbox/Spam"))
-    );
+    assert_eq!(server_of(&set, "INBOX/Spam", DOT), Err(hidden("INBOX/Spam")));
+    assert_eq!(server_of(&set, "inbox/Spam", DOT), Err(hidden("inbox/Spam")));
     assert_eq!(
         server_of(&set, "INBOX.Spam", DOT),
-        Err(Unmappable::ContainsServerDelimiter {
-            name: "INBOX.Spam".into(),
-            delimiter: '.'
-        })
+        Err(Unmappable::ContainsServerDelimiter { name: "INBOX.Spam".into(), delimiter: '.' })
     );
     assert_eq!(
         server_of(&set, "Archive/a.b", DOT),
-        Err(Unmappable::ContainsServerDelimiter {
-            name: "Archive/a.b".into(),
-            delimiter: '.'
-        })
+        Err(Unmappable::ContainsServerDelimiter { name: "Archive/a.b".into(), delimiter: '.' })
     );
-    assert_eq!(
-        server_of(&set, "INBOX/Sent Items", DOT),
-        Err(hidden("INBOX/Sent Items")),
-        "shown as Sent"
-    );
-    assert_eq!(
-        server_of(&set, "INBOX/Archive/x", DOT),
-        Err(hidden("INBOX/Archive/x")),
-        "shown as Archive/x"
-    );
+    assert_eq!(server_of(&set, "INBOX/Sent Items", DOT), Err(hidden("INBOX/Sent Items")), "shown as Sent");
+    assert_eq!(server_of(&set, "INBOX/Archive/x", DOT), Err(hidden("INBOX/Archive/x")), "shown as Archive/x");
 }
 
 #[test]
@@ -187,32 +119,13 @@ fn optional_capture_covers_subtree() {
         "#,
     );
     assert_eq!(client_of(&set, "INBOX.Sent", DOT).as_deref(), Some("Sent"));
-    assert_eq!(
-        client_of(&set, "INBOX.Sent.a", DOT).as_deref(),
-        Some("Sent/a")
-    );
-    assert_eq!(
-        client_of(&set, "INBOX.Sent.a.b", DOT).as_deref(),
-        Some("Sent/a/b")
-    );
-    assert_eq!(
-        client_of(&set, "INBOX.Sentx", DOT).as_deref(),
-        Some("INBOX/Sentx")
-    );
+    assert_eq!(client_of(&set, "INBOX.Sent.a", DOT).as_deref(), Some("Sent/a"));
+    assert_eq!(client_of(&set, "INBOX.Sent.a.b", DOT).as_deref(), Some("Sent/a/b"));
+    assert_eq!(client_of(&set, "INBOX.Sentx", DOT).as_deref(), Some("INBOX/Sentx"));
     assert_eq!(server_of(&set, "Sent", DOT).as_deref(), Ok("INBOX.Sent"));
-    assert_eq!(
-        server_of(&set, "Sent/a/b", DOT).as_deref(),
-        Ok("INBOX.Sent.a.b")
-    );
-    assert_eq!(
-        server_of(&set, "INBOX/Sent/a", DOT),
-        Err(hidden("INBOX/Sent/a"))
-    );
-    assert_eq!(
-        server_of(&set, "Sent/", DOT).as_deref(),
-        Ok("Sent."),
-        "no rule, delimiter mapping only"
-    );
+    assert_eq!(server_of(&set, "Sent/a/b", DOT).as_deref(), Ok("INBOX.Sent.a.b"));
+    assert_eq!(server_of(&set, "INBOX/Sent/a", DOT), Err(hidden("INBOX/Sent/a")));
+    assert_eq!(server_of(&set, "Sent/", DOT).as_deref(), Ok("Sent."), "no rule, delimiter mapping only");
 }
 
 const REGEX_PAIR: &str = r#"
@@ -225,19 +138,9 @@ to_client = { match = '^INBOX\.Legacy\.(.*)$', replace = 'Old/$1' }
 #[test]
 fn regex_pair_inverse() {
     let set = rules(REGEX_PAIR);
-    assert_eq!(
-        set.to_client("INBOX.Legacy.x", DOT),
-        Some(("Old/x".into(), Some(0)))
-    );
-    assert_eq!(
-        set.to_server("Old/x", DOT),
-        Ok(("INBOX.Legacy.x".into(), Some(0)))
-    );
-    assert_eq!(
-        set.to_server("INBOX/Legacy/x", DOT),
-        Err(hidden("INBOX/Legacy/x")),
-        "shown as Old/x"
-    );
+    assert_eq!(set.to_client("INBOX.Legacy.x", DOT), Some(("Old/x".into(), Some(0))));
+    assert_eq!(set.to_server("Old/x", DOT), Ok(("INBOX.Legacy.x".into(), Some(0))));
+    assert_eq!(set.to_server("INBOX/Legacy/x", DOT), Err(hidden("INBOX/Legacy/x")), "shown as Old/x");
 }
 
 #[test]
@@ -246,18 +149,9 @@ fn regex_output_keeps_delimiters() {
 
     // Regex output is not translated, so the regexes alone decide which
     // delimiter appears: here the server's, inside the client name.
-    assert_eq!(
-        client_of(&set, "INBOX.Legacy.a.b", DOT).as_deref(),
-        Some("Old/a.b")
-    );
-    assert_eq!(
-        server_of(&set, "Old/a.b", DOT).as_deref(),
-        Ok("INBOX.Legacy.a.b")
-    );
-    assert_eq!(
-        server_of(&set, "Old/a/b", DOT).as_deref(),
-        Ok("INBOX.Legacy.a/b")
-    );
+    assert_eq!(client_of(&set, "INBOX.Legacy.a.b", DOT).as_deref(), Some("Old/a.b"));
+    assert_eq!(server_of(&set, "Old/a.b", DOT).as_deref(), Ok("INBOX.Legacy.a.b"));
+    assert_eq!(server_of(&set, "Old/a/b", DOT).as_deref(), Ok("INBOX.Legacy.a/b"));
 }
 
 #[test]
@@ -299,14 +193,8 @@ fn regex_named_groups() {
         to_client = { match = '^Archive/(?P<y>\d{4})/(?P<m>\d\d)$', replace = '$y-$m' }
         "#,
     );
-    assert_eq!(
-        server_of(&set, "2023-01", SLASH).as_deref(),
-        Ok("Archive/2023/01")
-    );
-    assert_eq!(
-        client_of(&set, "Archive/2023/01", SLASH).as_deref(),
-        Some("2023-01")
-    );
+    assert_eq!(server_of(&set, "2023-01", SLASH).as_deref(), Ok("Archive/2023/01"));
+    assert_eq!(client_of(&set, "Archive/2023/01", SLASH).as_deref(), Some("2023-01"));
 }
 
 #[test]
@@ -318,20 +206,10 @@ fn template_collision_hides_second() {
         server = "Sent Items"
         "#,
     );
-    assert_eq!(
-        client_of(&set, "Sent Items", SLASH).as_deref(),
-        Some("Sent")
-    );
-    assert_eq!(
-        client_of(&set, "Sent", SLASH),
-        None,
-        "would also show as Sent"
-    );
+    assert_eq!(client_of(&set, "Sent Items", SLASH).as_deref(), Some("Sent"));
+    assert_eq!(client_of(&set, "Sent", SLASH), None, "would also show as Sent");
     assert_eq!(server_of(&set, "Sent", SLASH).as_deref(), Ok("Sent Items"));
-    assert_eq!(
-        server_of(&set, "Sent Items", SLASH),
-        Err(hidden("Sent Items"))
-    );
+    assert_eq!(server_of(&set, "Sent Items", SLASH), Err(hidden("Sent Items")));
 }
 
 #[test]
@@ -363,33 +241,19 @@ fn flat_server_namespace() {
         "#,
     );
     assert_eq!(set.client_delimiter(None), None);
-    assert_eq!(
-        client_of(&set, "Old a/b.c", None).as_deref(),
-        Some("Archive-a/b.c")
-    );
-    assert_eq!(
-        server_of(&set, "Archive-a/b.c", None).as_deref(),
-        Ok("Old a/b.c")
-    );
+    assert_eq!(client_of(&set, "Old a/b.c", None).as_deref(), Some("Archive-a/b.c"));
+    assert_eq!(server_of(&set, "Archive-a/b.c", None).as_deref(), Ok("Old a/b.c"));
     assert_eq!(client_of(&set, "a.b/c", None).as_deref(), Some("a.b/c"));
     assert_eq!(server_of(&set, "a.b/c", None).as_deref(), Ok("a.b/c"));
     assert_eq!(server_of(&set, "inbox", None).as_deref(), Ok("INBOX"));
-    assert_eq!(
-        server_of(&set, "inbox/x", None).as_deref(),
-        Ok("inbox/x"),
-        "no delimiter, no INBOX prefix"
-    );
+    assert_eq!(server_of(&set, "inbox/x", None).as_deref(), Ok("inbox/x"), "no delimiter, no INBOX prefix");
 }
 
 #[test]
 fn flat_server_with_client_delimiter() {
     let set = rules(EXAMPLE);
     assert_eq!(client_of(&set, "a.b", None).as_deref(), Some("a.b"));
-    assert_eq!(
-        client_of(&set, "a/b", None),
-        None,
-        "the client would see a hierarchy"
-    );
+    assert_eq!(client_of(&set, "a/b", None), None, "the client would see a hierarchy");
     assert_eq!(server_of(&set, "a/b", None), Err(hidden("a/b")));
     assert_eq!(server_of(&set, "a.b", None).as_deref(), Ok("a.b"));
 }
@@ -403,19 +267,10 @@ fn same_delimiter_both_sides() {
         server = "INBOX/Archive/{rest}"
         "#,
     );
-    assert_eq!(
-        client_of(&set, "INBOX/Archive/a/b.c", SLASH).as_deref(),
-        Some("Archive/a/b.c")
-    );
-    assert_eq!(
-        server_of(&set, "Archive/a/b.c", SLASH).as_deref(),
-        Ok("INBOX/Archive/a/b.c")
-    );
+    assert_eq!(client_of(&set, "INBOX/Archive/a/b.c", SLASH).as_deref(), Some("Archive/a/b.c"));
+    assert_eq!(server_of(&set, "Archive/a/b.c", SLASH).as_deref(), Ok("INBOX/Archive/a/b.c"));
     assert_eq!(client_of(&set, "x.y/z", SLASH).as_deref(), Some("x.y/z"));
-    assert_eq!(
-        server_of(&set, "inbox/Drafts", SLASH).as_deref(),
-        Ok("INBOX/Drafts")
-    );
+    assert_eq!(server_of(&set, "inbox/Drafts", SLASH).as_deref(), Ok("INBOX/Drafts"));
 }
 
 #[test]
@@ -426,10 +281,7 @@ fn swapped_delimiters() {
     assert_eq!(server_of(&set, "a.b", SLASH).as_deref(), Ok("a/b"));
     assert_eq!(
         server_of(&set, "a/b", SLASH),
-        Err(Unmappable::ContainsServerDelimiter {
-            name: "a/b".into(),
-            delimiter: '/'
-        })
+        Err(Unmappable::ContainsServerDelimiter { name: "a/b".into(), delimiter: '/' })
     );
 }
 
@@ -443,19 +295,9 @@ fn captures_swap_places() {
         server = "Topics.{topic}.{year}"
         "#,
     );
-    assert_eq!(
-        client_of(&set, "Topics.Tax.2023", DOT).as_deref(),
-        Some("By year/2023/Tax")
-    );
-    assert_eq!(
-        server_of(&set, "By year/2023/Tax", DOT).as_deref(),
-        Ok("Topics.Tax.2023")
-    );
-    assert_eq!(
-        client_of(&set, "Topics.Tax.2023.Q1", DOT),
-        None,
-        "greedy captures do not map back"
-    );
+    assert_eq!(client_of(&set, "Topics.Tax.2023", DOT).as_deref(), Some("By year/2023/Tax"));
+    assert_eq!(server_of(&set, "By year/2023/Tax", DOT).as_deref(), Ok("Topics.Tax.2023"));
+    assert_eq!(client_of(&set, "Topics.Tax.2023.Q1", DOT), None, "greedy captures do not map back");
 }
 
 #[test]
@@ -467,10 +309,7 @@ fn hide_is_unanchored() {
         "#,
     );
     assert_eq!(client_of(&set, "Old Trash/x", SLASH), None);
-    assert_eq!(
-        server_of(&set, "Old Trash/x", SLASH),
-        Err(hidden("Old Trash/x"))
-    );
+    assert_eq!(server_of(&set, "Old Trash/x", SLASH), Err(hidden("Old Trash/x")));
     assert_eq!(client_of(&set, "trash", SLASH).as_deref(), Some("trash"));
 }
 
@@ -496,36 +335,17 @@ fn assert_errors(toml_text: &str, expected: &[(&str, &str)]) {
     assert_eq!(found.len(), expected.len(), "errors: {found:#?}");
     for (error, (place, text)) in found.iter().zip(expected) {
         assert_eq!(error.place, *place, "error: {error}");
-        assert!(
-            error.message.contains(text),
-            "message {:?} lacks {text:?}",
-            error.message
-        );
+        assert!(error.message.contains(text), "message {:?} lacks {text:?}", error.message);
     }
 }
 
 #[test]
 fn invalid_delimiters() {
-    assert_errors(
-        r#"client_delimiter = " ""#,
-        &[("mailbox.client_delimiter", "printable ASCII")],
-    );
-    assert_errors(
-        r#"client_delimiter = "é""#,
-        &[("mailbox.client_delimiter", "printable ASCII")],
-    );
-    assert_errors(
-        r#"client_delimiter = "\n""#,
-        &[("mailbox.client_delimiter", "printable ASCII")],
-    );
-    assert_errors(
-        r#"server_delimiter = "%""#,
-        &[("mailbox.server_delimiter", "wildcard")],
-    );
-    assert_errors(
-        r#"client_delimiter = "*""#,
-        &[("mailbox.client_delimiter", "wildcard")],
-    );
+    assert_errors(r#"client_delimiter = " ""#, &[("mailbox.client_delimiter", "printable ASCII")]);
+    assert_errors(r#"client_delimiter = "é""#, &[("mailbox.client_delimiter", "printable ASCII")]);
+    assert_errors(r#"client_delimiter = "\n""#, &[("mailbox.client_delimiter", "printable ASCII")]);
+    assert_errors(r#"server_delimiter = "%""#, &[("mailbox.server_delimiter", "wildcard")]);
+    assert_errors(r#"client_delimiter = "*""#, &[("mailbox.client_delimiter", "wildcard")]);
 }
 
 #[test]
@@ -617,10 +437,7 @@ fn optional_delimiter_must_match_config() {
         client = "Sent{.rest}"
         server = "INBOX.Sent{/rest}"
         "#,
-        &[
-            ("mailbox.map[0].client", "write {/rest}"),
-            ("mailbox.map[0].server", "write {.rest}"),
-        ],
+        &[("mailbox.map[0].client", "write {/rest}"), ("mailbox.map[0].server", "write {.rest}")],
     );
 
     // Without configured delimiters, any delimiter character is accepted.
@@ -631,10 +448,7 @@ fn optional_delimiter_must_match_config() {
         server = "INBOX.Sent{.rest}"
         "#,
     );
-    assert_eq!(
-        server_of(&set, "Sent.a", DOT).as_deref(),
-        Ok("INBOX.Sent.a")
-    );
+    assert_eq!(server_of(&set, "Sent.a", DOT).as_deref(), Ok("INBOX.Sent.a"));
 }
 
 #[test]
@@ -663,10 +477,7 @@ fn invalid_regexes() {
 #[test]
 fn errors_read_with_place() {
     let found = errors("[[map]]\nclient = \"a\"\n");
-    assert_eq!(
-        found[0].to_string(),
-        "mailbox.map[0]: has client but no server template; add server = \"…\""
-    );
+    assert_eq!(found[0].to_string(), "mailbox.map[0]: has client but no server template; add server = \"…\"");
 }
 
 #[test]
@@ -692,19 +503,8 @@ fn overlap_warnings_list_shadowed_rules() {
         "#,
     );
     let places: Vec<&str> = set.warnings().iter().map(|w| w.place.as_str()).collect();
-    assert_eq!(
-        places,
-        [
-            "mailbox.map[1].client",
-            "mailbox.map[2].server",
-            "mailbox.map[4].client"
-        ]
-    );
-    assert!(
-        set.warnings()[0]
-            .message
-            .contains("mailbox.map[0] also matches client names such as \"Archive/2023\"")
-    );
+    assert_eq!(places, ["mailbox.map[1].client", "mailbox.map[2].server", "mailbox.map[4].client"]);
+    assert!(set.warnings()[0].message.contains("mailbox.map[0] also matches client names such as \"Archive/2023\""));
 }
 
 #[test]
@@ -720,10 +520,7 @@ fn lowercase_inbox_template_never_matches() {
     // The rule writes inbox/x, which is normalized to INBOX/x, and the
     // server template does not match INBOX/x on the way back.
     assert_eq!(server_of(&set, "Mail/x", SLASH), Err(hidden("Mail/x")));
-    assert_eq!(
-        client_of(&set, "INBOX/x", SLASH).as_deref(),
-        Some("INBOX/x")
-    );
+    assert_eq!(client_of(&set, "INBOX/x", SLASH).as_deref(), Some("INBOX/x"));
     assert_eq!(set.warnings().len(), 1);
     assert_eq!(set.warnings()[0].place, "mailbox.map[0].server");
     assert!(set.warnings()[0].message.contains("write INBOX"));
@@ -750,8 +547,7 @@ fn inbox_case_warning_cases() {
 
 /// Rule sets for the round-trip property, with their server delimiter,
 /// compiled once because regex compilation dominates the test's time.
-static PROPERTY_SETS: std::sync::LazyLock<Vec<(RuleSet, Option<char>)>> =
-    std::sync::LazyLock::new(property_sets);
+static PROPERTY_SETS: std::sync::LazyLock<Vec<(RuleSet, Option<char>)>> = std::sync::LazyLock::new(property_sets);
 
 fn property_sets() -> Vec<(RuleSet, Option<char>)> {
     let templates = r#"
@@ -771,14 +567,8 @@ fn property_sets() -> Vec<(RuleSet, Option<char>)> {
         server = '^INBOX\.Spam$'
     "#;
     vec![
-        (
-            rules(&format!("client_delimiter = \"/\"\n{templates}")),
-            DOT,
-        ),
-        (
-            rules(&format!("client_delimiter = \"/\"\n{templates}")),
-            None,
-        ),
+        (rules(&format!("client_delimiter = \"/\"\n{templates}")), DOT),
+        (rules(&format!("client_delimiter = \"/\"\n{templates}")), None),
         (rules(templates), DOT),
         (rules(templates), SLASH),
     ]
