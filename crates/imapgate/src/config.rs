@@ -26,8 +26,37 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub timeouts: TimeoutsConfig,
+    /// The admin listener (metrics and health); off when absent.
+    pub admin: Option<AdminConfig>,
+    #[serde(default)]
+    pub log: LogConfig,
     /// Settings of the `mailbox` filter.
     pub mailbox: Option<MailboxConfig>,
+}
+
+/// The `[admin]` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `IP:port` of the HTTP listener serving `/metrics` (Prometheus text
+    /// format) and `/health`. Keep it on loopback or a management network.
+    pub address: String,
+}
+
+/// The `[log]` section.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (default) or `json`, one object per line.
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// One `[[listen]]` entry.
@@ -58,11 +87,33 @@ pub struct LimitsConfig {
     pub max_collected: usize,
     /// Largest literal accepted before login (user names, passwords).
     pub max_preauth_literal: usize,
+    /// Sessions served at once, in total.
+    pub max_sessions: usize,
+    /// Sessions served at once per client IP address.
+    pub max_sessions_per_address: usize,
+    /// Failed logins per client IP address within
+    /// `login_failure_window_secs`; past it, the address is refused until
+    /// the window passes. Each failure also delays the NO by one more
+    /// second, up to 10 seconds.
+    pub max_login_failures: u32,
+    /// Window in which failed logins of an address are counted, in seconds.
+    pub login_failure_window_secs: u64,
+    /// Commands a client may have sent without their completion.
+    pub max_pipelined: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_line: 64 * 1024, max_collected: 1024 * 1024, max_preauth_literal: 8 * 1024 }
+        LimitsConfig {
+            max_line: 64 * 1024,
+            max_collected: 1024 * 1024,
+            max_preauth_literal: 8 * 1024,
+            max_sessions: 10_000,
+            max_sessions_per_address: 200,
+            max_login_failures: 10,
+            login_failure_window_secs: 600,
+            max_pipelined: 1000,
+        }
     }
 }
 
@@ -74,11 +125,26 @@ pub struct TimeoutsConfig {
     pub preauth_secs: u64,
     /// Time allowed to connect to the upstream and read its greeting.
     pub upstream_connect_secs: u64,
+    /// Time allowed for the upstream's answer to the login.
+    pub upstream_login_secs: u64,
+    /// Time an authenticated client may stay silent; at least 1800, the 30
+    /// minutes RFC 9051 requires. A client in IDLE is never cut by it: the
+    /// server decides how long an IDLE may last.
+    pub idle_secs: u64,
+    /// On SIGTERM, time sessions get to reach a safe point before they are
+    /// closed anyway.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for TimeoutsConfig {
     fn default() -> Self {
-        TimeoutsConfig { preauth_secs: 60, upstream_connect_secs: 10 }
+        TimeoutsConfig {
+            preauth_secs: 60,
+            upstream_connect_secs: 10,
+            upstream_login_secs: 30,
+            idle_secs: 1800,
+            shutdown_grace_secs: 30,
+        }
     }
 }
 
@@ -89,6 +155,18 @@ impl TimeoutsConfig {
 
     pub fn upstream_connect(&self) -> Duration {
         Duration::from_secs(self.upstream_connect_secs)
+    }
+
+    pub fn upstream_login(&self) -> Duration {
+        Duration::from_secs(self.upstream_login_secs)
+    }
+
+    pub fn idle(&self) -> Duration {
+        Duration::from_secs(self.idle_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 }
 
@@ -147,6 +225,7 @@ pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
     validate_listeners(&config, &mut problems);
     validate_upstream(&config, &mut problems);
     validate_limits(&config, &mut problems);
+    validate_admin(&config, &mut problems);
     let chain = registry::build_chain(&config, &mut problems, &mut warnings);
 
     if problems.is_empty() { Ok(LoadedConfig { config, chain, warnings }) } else { Err(problems) }
@@ -199,6 +278,17 @@ fn validate_upstream(config: &Config, problems: &mut Vec<ConfigProblem>) {
     }
 }
 
+fn validate_admin(config: &Config, problems: &mut Vec<ConfigProblem>) {
+    if let Some(admin) = &config.admin {
+        if let Err(error) = admin.address.parse::<std::net::SocketAddr>() {
+            problems.push(ConfigProblem::new(
+                "admin.address",
+                format!("{:?} is not an IP:port address ({error}); write e.g. \"127.0.0.1:9143\"", admin.address),
+            ));
+        }
+    }
+}
+
 fn validate_limits(config: &Config, problems: &mut Vec<ConfigProblem>) {
     let limits = &config.limits;
     if limits.max_line < 1024 {
@@ -213,8 +303,36 @@ fn validate_limits(config: &Config, problems: &mut Vec<ConfigProblem>) {
             format!("{} is below limits.max_line ({}); raise it", limits.max_collected, limits.max_line),
         ));
     }
-    if config.timeouts.preauth_secs == 0 || config.timeouts.upstream_connect_secs == 0 {
-        problems.push(ConfigProblem::new("timeouts", "timeouts must be at least 1 second"));
+    let timeouts = &config.timeouts;
+    for (key, value) in [
+        ("preauth_secs", timeouts.preauth_secs),
+        ("upstream_connect_secs", timeouts.upstream_connect_secs),
+        ("upstream_login_secs", timeouts.upstream_login_secs),
+    ] {
+        if value == 0 {
+            problems.push(ConfigProblem::new(format!("timeouts.{key}"), "must be at least 1 second"));
+        }
+    }
+    if timeouts.idle_secs < 1800 {
+        problems.push(ConfigProblem::new(
+            "timeouts.idle_secs",
+            format!(
+                "{} is below 1800; RFC 9051 requires at least 30 minutes for authenticated sessions",
+                timeouts.idle_secs
+            ),
+        ));
+    }
+    for (key, value) in [
+        ("max_sessions", limits.max_sessions),
+        ("max_sessions_per_address", limits.max_sessions_per_address),
+        ("max_pipelined", limits.max_pipelined),
+    ] {
+        if value == 0 {
+            problems.push(ConfigProblem::new(format!("limits.{key}"), "must be at least 1"));
+        }
+    }
+    if limits.max_login_failures == 0 {
+        problems.push(ConfigProblem::new("limits.max_login_failures", "must be at least 1"));
     }
 }
 

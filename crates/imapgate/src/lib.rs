@@ -6,12 +6,17 @@
 //! - [`mailbox`]: the `mailbox` module (renaming, delimiters, hiding).
 //! - [`relay`]: the authenticated session's relay, without I/O.
 //! - [`session`]: one client connection: pre-auth, upstream login, relay loop.
-//! - [`server`]: listeners and the accept loop.
+//! - [`server`]: listeners, the accept loop, reload and drain.
+//! - [`admission`]: session and failed-login limits per client address.
+//! - [`metrics`] and [`admin`]: Prometheus metrics and the admin listener.
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod admission;
 pub mod config;
 pub mod filter;
 pub mod mailbox;
+pub mod metrics;
 pub mod relay;
 pub mod server;
 pub mod session;

@@ -67,7 +67,6 @@ fn report_invalid(error: &config::ConfigError) {
 }
 
 fn run(path: &Path) -> ExitCode {
-    init_logging();
     let loaded = match config::load(path) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -75,6 +74,7 @@ fn run(path: &Path) -> ExitCode {
             return ExitCode::from(EXIT_INVALID_CONFIG);
         }
     };
+    init_logging(loaded.config.log.format);
     for warning in &loaded.warnings {
         tracing::warn!(%warning, "configuration warning");
     }
@@ -88,7 +88,7 @@ fn run(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(imapgate::server::run(shared)) {
+    match runtime.block_on(imapgate::server::run(shared, path.to_path_buf())) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -102,8 +102,12 @@ fn run(path: &Path) -> ExitCode {
 
 /// Logs to stderr; `IMAPGATE_LOG` takes a filter such as `debug` or
 /// `imapgate=debug,imapgate::access=info` (default `info`).
-fn init_logging() {
+fn init_logging(format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("IMAPGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => builder.init(),
+        config::LogFormat::Json => builder.json().init(),
+    }
 }

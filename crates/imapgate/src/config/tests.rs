@@ -147,11 +147,14 @@ fn missing_sections_are_reported() {
 
 #[test]
 fn limits_and_timeouts_are_checked() {
-    let text = format!("{MINIMAL}\n[limits]\nmax_line = 4096\nmax_collected = 2048\n[timeouts]\npreauth_secs = 0\n");
+    let text = format!(
+        "{MINIMAL}\n[limits]\nmax_line = 4096\nmax_collected = 2048\n[timeouts]\npreauth_secs = 0\nidle_secs = 10\n"
+    );
     let problems = problems(&text);
     assert!(problem_at(&problems, "limits.max_collected").message.contains("2048 is below limits.max_line (4096)"));
-    assert!(problem_at(&problems, "timeouts").message.contains("at least 1 second"));
-    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problem_at(&problems, "timeouts.preauth_secs").message.contains("at least 1 second"));
+    assert!(problem_at(&problems, "timeouts.idle_secs").message.contains("at least 30 minutes"));
+    assert_eq!(problems.len(), 3, "{problems:#?}");
 }
 
 #[test]

@@ -119,6 +119,7 @@ impl Relay {
             value = self.limits.max_line,
             "rejected a command line over the length limit"
         );
+        self.stats.max_line_hits += 1;
         let reply = Reply::bad(format!("Command line too long (limit {} bytes)", self.limits.max_line));
         let tag = match std::mem::replace(&mut self.client_message, Message::Between) {
             Message::Collected(collected) => collected.tag,
@@ -240,6 +241,18 @@ impl Relay {
             self.client_message = Message::Discarded { tag, reply: Some(reply) };
             return;
         }
+        if self.pending.len() >= self.limits.max_pipelined {
+            tracing::warn!(
+                limit = "max_pipelined",
+                value = self.limits.max_pipelined,
+                "rejected a pipelined command over the limit"
+            );
+            self.stats.max_pipelined_hits += 1;
+            let reply =
+                Reply::no("LIMIT", format!("Too many commands in flight (limit {})", self.limits.max_pipelined));
+            self.client_message = Message::Discarded { tag, reply: Some(reply) };
+            return;
+        }
 
         if self.chain.wants_command(head.name) {
             let append_literal_name = head.name == CommandName::Append && starts_with_literal(&line[head.args_at..]);
@@ -263,6 +276,7 @@ impl Relay {
             return After::Nothing;
         };
         tracing::warn!(limit = "max_collected", value = self.limits.max_collected, command = ?collected.name, "rejected a command over the size limit for inspection");
+        self.stats.max_collected_hits += 1;
         let reply = Reply::bad(format!(
             "Command too large for imapgate to inspect (limit {} bytes)",
             self.limits.max_collected

@@ -39,6 +39,8 @@ pub struct RelayLimits {
     pub max_line: usize,
     /// Largest message collected for filters.
     pub max_collected: usize,
+    /// Commands sent to the server whose completion has not arrived.
+    pub max_pipelined: usize,
 }
 
 /// Bytes to write, per peer.
@@ -67,6 +69,12 @@ pub struct RelayStats {
     pub answered: u64,
     /// Responses withheld from the client.
     pub withheld: u64,
+    /// Commands refused by `max_line`.
+    pub max_line_hits: u64,
+    /// Commands refused and responses withheld by `max_collected`.
+    pub max_collected_hits: u64,
+    /// Commands refused by `max_pipelined`.
+    pub max_pipelined_hits: u64,
 }
 
 /// A command sent to the server whose tagged completion has not arrived.
@@ -196,6 +204,22 @@ impl Relay {
     fn remove_pending(&mut self, tag: &[u8]) -> Option<CommandName> {
         let index = self.pending.iter().position(|pending| pending.tag == tag)?;
         Some(self.pending.remove(index).name)
+    }
+
+    /// Whether the client is in IDLE (the server accepted it and `DONE`
+    /// has not been sent), with no message half sent in either direction.
+    pub fn is_idling(&self) -> bool {
+        self.pending.iter().any(|pending| pending.name == CommandName::Idle && !pending.done)
+            && self.pending.len() == 1
+            && matches!(self.client_message, client::Message::Between)
+            && matches!(self.server_message, server::Message::Between)
+            && self.awaiting_plus.is_none()
+    }
+
+    /// Queues an untagged line (e.g. `* BYE`) for the client at the next
+    /// boundary between server messages.
+    pub fn send_untagged(&mut self, line: &[u8], out: &mut Output) {
+        self.untagged(line, out);
     }
 
     /// A command whose following client lines are continuation data

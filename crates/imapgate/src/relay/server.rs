@@ -137,6 +137,7 @@ impl Relay {
             "withheld a server response"
         );
         self.stats.withheld += 1;
+        self.stats.max_collected_hits += 1;
         self.server_message = Message::Dropped;
     }
 

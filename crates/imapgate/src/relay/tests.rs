@@ -81,7 +81,7 @@ struct Setup {
     limits: RelayLimits,
 }
 
-const LIMITS: RelayLimits = RelayLimits { max_line: 1024, max_collected: 4096 };
+const LIMITS: RelayLimits = RelayLimits { max_line: 1024, max_collected: 4096, max_pipelined: 100 };
 
 /// The mailbox rules most transcripts use.
 const RULES: &str = r#"
@@ -1122,7 +1122,8 @@ fn append_refused_during_own_continuation() {
 fn long_server_lines_pass_and_map() {
     let search = format!("* SEARCH {}\r\n", "1 ".repeat(10_000));
     let name = "n".repeat(10_000);
-    let setup = Setup { limits: RelayLimits { max_line: 1024, max_collected: 64 * 1024 }, ..mailbox() };
+    let setup =
+        Setup { limits: RelayLimits { max_line: 1024, max_collected: 64 * 1024, max_pipelined: 100 }, ..mailbox() };
     run(
         setup,
         &[
@@ -1246,6 +1247,23 @@ fn own_continuation_waits_for_server_message_boundary() {
             to_client([&response[50..], b"+ Ready for literal data\r\n"].concat()),
             c("Sent\r\n"),
             to_server("A2 SELECT {16+}\r\nINBOX.Sent Items\r\n"),
+        ],
+    );
+}
+
+#[test]
+fn pipelined_commands_over_limit_get_no() {
+    let setup = Setup { limits: RelayLimits { max_pipelined: 2, ..LIMITS }, ..plain() };
+    run(
+        setup,
+        &[
+            c("a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n"),
+            to_server("a1 NOOP\r\na2 NOOP\r\n"),
+            to_client("a3 NO [LIMIT] Too many commands in flight (limit 2)\r\n"),
+            s("a1 OK done\r\n"),
+            to_client("a1 OK done\r\n"),
+            c("a4 NOOP\r\n"),
+            to_server("a4 NOOP\r\n"),
         ],
     );
 }

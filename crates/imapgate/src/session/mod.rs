@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::filter::{ChainFactory, DelimiterSource, SessionInfo};
 use crate::relay::{Relay, RelayLimits, strip_capabilities};
+use crate::server::State;
 use io::FramedStream;
 use preauth::{Authenticated, Outcome};
 use pump::{End, Traffic};
@@ -30,7 +31,7 @@ pub struct Shared {
 }
 
 /// Serves one client connection to its end, then writes the access-log line.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, state: Arc<State>) {
     let span = tracing::info_span!(
         "session",
         client.addr = %peer,
@@ -40,7 +41,14 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     async move {
         let started = Instant::now();
         tracing::debug!("session started");
-        let report = run(stream, &shared).await;
+        state.metrics.sessions_active.inc();
+        let report = run(stream, peer, &shared, &state).await;
+        state.metrics.sessions_active.dec();
+        state.metrics.session_ended(report.end);
+        state.metrics.commands.inc_by(report.stats.commands);
+        state.metrics.rewritten.inc_by(report.stats.rewritten);
+        state.metrics.answered.inc_by(report.stats.answered);
+        state.metrics.withheld.inc_by(report.stats.withheld);
         tracing::info!(
             target: "imapgate::access",
             client = %peer,
@@ -52,7 +60,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             rewritten = report.stats.rewritten,
             answered = report.stats.answered,
             withheld = report.stats.withheld,
-            end = report.end.as_str(),
+            end = report.end,
             "session ended"
         );
     }
@@ -66,50 +74,74 @@ struct Report {
     user: Option<String>,
     traffic: Traffic,
     stats: crate::relay::RelayStats,
-    end: String,
+    /// How the session ended, a metric label.
+    end: &'static str,
 }
 
-async fn run(stream: TcpStream, shared: &Shared) -> Report {
+async fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared, state: &State) -> Report {
     let mut report = Report::default();
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "could not set TCP_NODELAY on the client socket");
     }
     let mut client = FramedStream::new(stream, Peer::Client);
+    let mut shutdown = state.shutdown.clone();
 
-    // Pre-auth, under its timeout.
+    // Pre-auth, under its timeout, ended early by a shutdown.
     let greeting = format!("* OK [CAPABILITY {}] imapgate ready\r\n", preauth::CAPABILITIES);
     let preauth = async {
         client.write_all(greeting.as_bytes()).await?;
-        preauth::run(&mut client, &shared.config).await
+        preauth::run(&mut client, peer, &shared.config, state).await
     };
-    let authenticated = match tokio::time::timeout(shared.config.timeouts.preauth(), preauth).await {
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(shared.config.timeouts.preauth(), preauth) => outcome,
+        _ = stopping(&mut shutdown) => {
+            let _ = client.write_all(b"* BYE [UNAVAILABLE] Server shutting down\r\n").await;
+            report.end = "shutdown";
+            return report;
+        }
+    };
+    let authenticated = match outcome {
         Err(_) => {
-            tracing::info!(seconds = shared.config.timeouts.preauth_secs, "client did not log in in time");
+            tracing::info!(
+                limit = "preauth_secs",
+                value = shared.config.timeouts.preauth_secs,
+                "client did not log in in time"
+            );
+            state.metrics.limit_hit("preauth_secs");
             let _ = client.write_all(b"* BYE Login timed out\r\n").await;
-            report.end = "preauth timeout".into();
+            report.end = "preauth_timeout";
             return report;
         }
         Ok(Err(error)) => {
             tracing::debug!(%error, "client connection failed before login");
-            report.end = "client error before login".into();
+            report.end = "client_error";
             return report;
         }
         Ok(Ok(Outcome::Closed)) => {
-            report.end = "logout before login".into();
+            report.end = "closed_before_login";
             return report;
         }
         Ok(Ok(Outcome::Authenticated(authenticated))) => *authenticated,
     };
     report.user = Some(authenticated.user.clone());
 
-    match relay(client, authenticated, shared, &mut report).await {
+    match relay(client, authenticated, shared, state, &mut report).await {
         Ok(end) => report.end = end,
         Err(error) => {
             tracing::warn!(%error, "session failed");
-            report.end = format!("error: {error}");
+            report.end = "upstream_error";
         }
     }
     report
+}
+
+/// Waits until imapgate starts shutting down.
+async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Finishes the login (delimiter, capabilities) and relays until the end.
@@ -117,8 +149,9 @@ async fn relay(
     mut client: FramedStream,
     authenticated: Authenticated,
     shared: &Shared,
+    state: &State,
     report: &mut Report,
-) -> Result<String, upstream::UpstreamError> {
+) -> Result<&'static str, upstream::UpstreamError> {
     let Authenticated { mut upstream, user, reply, capabilities } = authenticated;
 
     let hierarchy = match shared.chain.server_delimiter() {
@@ -140,13 +173,21 @@ async fn relay(
 
     let mut chain = shared.chain.build();
     chain.on_login(&session);
-    let limits =
-        RelayLimits { max_line: shared.config.limits.max_line, max_collected: shared.config.limits.max_collected };
+    let limits = RelayLimits {
+        max_line: shared.config.limits.max_line,
+        max_collected: shared.config.limits.max_collected,
+        max_pipelined: shared.config.limits.max_pipelined,
+    };
     let mut relay = Relay::new(chain, session, limits);
 
     client.write_all(&strip_capabilities(&reply).unwrap_or(reply)).await?;
 
     let mut server_stream = upstream.conn.stream;
+    let options = pump::Options {
+        idle: shared.config.timeouts.idle(),
+        shutdown: state.shutdown.clone(),
+        metrics: state.metrics.clone(),
+    };
     let end = pump::run(
         &mut client.stream,
         std::mem::take(&mut client.buf),
@@ -154,21 +195,35 @@ async fn relay(
         std::mem::take(&mut upstream.conn.buf),
         &mut relay,
         &mut report.traffic,
+        options,
     )
     .await;
     report.stats = relay.stats();
+    for (limit, hits) in [
+        ("max_line", report.stats.max_line_hits),
+        ("max_collected", report.stats.max_collected_hits),
+        ("max_pipelined", report.stats.max_pipelined_hits),
+    ] {
+        state.metrics.limit_hits.get_or_create(&crate::metrics::LimitLabels { limit }).inc_by(hits);
+    }
 
     let _ = client.stream.shutdown().await;
     Ok(match end {
-        End::ClientClosed => "client closed".into(),
-        End::ServerClosed => "server closed".into(),
+        End::ClientClosed => "client_closed",
+        End::ServerClosed => "server_closed",
+        End::IdleTimeout => {
+            tracing::info!(limit = "idle_secs", value = shared.config.timeouts.idle_secs, "client idle for too long");
+            state.metrics.limit_hit("idle_secs");
+            "idle_timeout"
+        }
+        End::Shutdown => "shutdown",
         End::Fault(error) => {
             tracing::warn!(%error, "session ended on invalid input");
-            format!("fault: {error}")
+            "fault"
         }
         End::Io(error) => {
             tracing::debug!(%error, "socket error");
-            format!("io error: {error}")
+            "io_error"
         }
     })
 }

@@ -10,6 +10,7 @@ use super::io::{FramedStream, Read};
 use super::secret::{Credentials, Secret};
 use super::upstream::{self, LoginOutcome, Upstream};
 use crate::config::Config;
+use crate::server::State;
 
 /// Capabilities imapgate announces before login.
 pub const CAPABILITIES: &str = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN";
@@ -39,7 +40,12 @@ enum Step {
 }
 
 /// Serves pre-auth commands until a login succeeds or the client leaves.
-pub async fn run(client: &mut FramedStream, config: &Config) -> std::io::Result<Outcome> {
+pub async fn run(
+    client: &mut FramedStream,
+    peer: std::net::SocketAddr,
+    config: &Config,
+    state: &State,
+) -> std::io::Result<Outcome> {
     loop {
         let message = match client.read_message(config.limits.max_line + config.limits.max_preauth_literal).await? {
             Read::Closed => return Ok(Outcome::Closed),
@@ -68,11 +74,29 @@ pub async fn run(client: &mut FramedStream, config: &Config) -> std::io::Result<
                 client.write_all(&reply).await?;
                 return Ok(Outcome::Closed);
             }
-            Step::Login { tag, credentials } => {
-                if let Some(authenticated) = try_login(client, config, &tag, credentials).await? {
+            Step::Login { tag, credentials } => match try_login(client, config, state, &tag, credentials).await? {
+                Login::Succeeded(authenticated) => {
+                    state.admission.login_succeeded(peer.ip());
                     return Ok(Outcome::Authenticated(Box::new(authenticated)));
                 }
-            }
+                Login::Refused(reply) => {
+                    let limits = State::admission_limits(config);
+                    let (delay, locked_out) = state.admission.login_failed(peer.ip(), &limits);
+                    tokio::time::sleep(delay).await;
+                    client.write_all(&reply).await?;
+                    if locked_out {
+                        tracing::warn!(
+                            limit = "max_login_failures",
+                            value = config.limits.max_login_failures,
+                            "closing a session after too many failed logins"
+                        );
+                        state.metrics.limit_hit("max_login_failures");
+                        client.write_all(b"* BYE Too many failed logins; try again later\r\n").await?;
+                        return Ok(Outcome::Closed);
+                    }
+                }
+                Login::Unavailable => {}
+            },
         }
     }
 }
@@ -190,21 +214,39 @@ async fn authenticate(message: &[u8], args_at: usize, tag: &[u8], client: &mut F
     }
 }
 
+/// Result of one login attempt.
+enum Login {
+    Succeeded(Authenticated),
+    /// The server refused; its tagged reply is for the client.
+    Refused(Vec<u8>),
+    /// The upstream could not be used; the client was told.
+    Unavailable,
+}
+
 /// Connects to the upstream and logs in. A refusal or an unreachable
-/// upstream is reported to the client, and the session stays in pre-auth.
+/// upstream leaves the session in pre-auth.
 async fn try_login(
     client: &mut FramedStream,
     config: &Config,
+    state: &State,
     tag: &[u8],
     credentials: Credentials,
-) -> std::io::Result<Option<Authenticated>> {
+) -> std::io::Result<Login> {
     let address = &config.upstream.as_ref().expect("validated config has an upstream").address;
     let span = tracing::Span::current();
     span.record("upstream.addr", address.as_str());
 
     let result = async {
+        let started = std::time::Instant::now();
         let mut upstream = upstream::connect(address, config.timeouts.upstream_connect()).await?;
-        let outcome = upstream.login(tag, &credentials).await?;
+        state.metrics.upstream_connect_seconds.observe(started.elapsed().as_secs_f64());
+        let login = upstream.login(tag, &credentials);
+        let outcome = tokio::time::timeout(config.timeouts.upstream_login(), login).await.map_err(|_| {
+            upstream::UpstreamError::Protocol(format!(
+                "no answer to the login within {} s",
+                config.timeouts.upstream_login_secs
+            ))
+        })??;
         Ok::<_, upstream::UpstreamError>((upstream, outcome))
     }
     .await;
@@ -213,19 +255,21 @@ async fn try_login(
         Ok((upstream, LoginOutcome::LoggedIn { reply, capabilities })) => {
             span.record("user", credentials.user.as_str());
             tracing::info!("logged in");
-            Ok(Some(Authenticated { upstream, user: credentials.user.clone(), reply, capabilities }))
+            state.metrics.login("ok");
+            Ok(Login::Succeeded(Authenticated { upstream, user: credentials.user.clone(), reply, capabilities }))
         }
         Ok((_, LoginOutcome::Refused { reply })) => {
             tracing::info!(user = credentials.user.as_str(), "upstream refused the login");
-            client.write_all(&reply).await?;
-            Ok(None)
+            state.metrics.login("refused");
+            Ok(Login::Refused(reply))
         }
         Err(error) => {
             tracing::error!(%error, "upstream unavailable");
+            state.metrics.login("unavailable");
             let mut line = tag.to_vec();
             line.extend_from_slice(b" NO [UNAVAILABLE] The mail server is unavailable; try again later\r\n");
             client.write_all(&line).await?;
-            Ok(None)
+            Ok(Login::Unavailable)
         }
     }
 }

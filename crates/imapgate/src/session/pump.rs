@@ -2,10 +2,16 @@
 //! directions progress concurrently, each bounded, so a slow reader on one
 //! side never stops the other direction.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
+use crate::metrics::{DirectionLabels, Metrics};
 use crate::relay::{Output, Relay, RelayError};
 
 /// Bytes read ahead per direction before the relay consumed them.
@@ -22,6 +28,10 @@ pub enum End {
     ClientClosed,
     /// The server closed its side (after LOGOUT, or on its own).
     ServerClosed,
+    /// The client sent nothing for the idle time, outside IDLE.
+    IdleTimeout,
+    /// imapgate is shutting down and the session reached a safe point.
+    Shutdown,
     /// A peer sent something the relay cannot continue after.
     Fault(RelayError),
     /// Reading or writing a socket failed.
@@ -35,6 +45,15 @@ pub struct Traffic {
     pub from_server: u64,
 }
 
+/// Settings of one relay loop.
+pub struct Options {
+    /// Client silence after which the session ends, except in IDLE.
+    pub idle: Duration,
+    /// Becomes `true` when imapgate shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    pub metrics: Arc<Metrics>,
+}
+
 /// Relays until either side closes or fails. `client_buf` holds client
 /// bytes read before relaying began (commands pipelined after LOGIN).
 pub async fn run(
@@ -44,12 +63,19 @@ pub async fn run(
     mut server_buf: BytesMut,
     relay: &mut Relay,
     traffic: &mut Traffic,
+    mut options: Options,
 ) -> End {
     let (mut client_read, mut client_write) = client.split();
     let (mut server_read, mut server_write) = server.split();
     let mut out = Output::default();
     let mut client_open = true;
     let mut server_open = true;
+    let bytes_from_client = options.metrics.bytes.get_or_create(&DirectionLabels { direction: "from_client" }).clone();
+    let bytes_from_server = options.metrics.bytes.get_or_create(&DirectionLabels { direction: "from_server" }).clone();
+    let idle_timer = tokio::time::sleep(options.idle);
+    tokio::pin!(idle_timer);
+    let mut draining = *options.shutdown.borrow();
+    let mut bye_sent = false;
 
     loop {
         // Both directions after every event: a `+` from the server can
@@ -59,6 +85,16 @@ pub async fn run(
         }
         if let Err(error) = relay.client_input(&mut client_buf, &mut out) {
             return fault(error, &mut out, &mut client_write).await;
+        }
+
+        // On shutdown, end at a safe point: nothing in flight, or IDLE.
+        if draining && !bye_sent && (relay.is_idle() || relay.is_idling()) {
+            tracing::debug!("ending the session for shutdown");
+            relay.send_untagged(b"* BYE [UNAVAILABLE] Server shutting down; reconnect later\r\n", &mut out);
+            bye_sent = true;
+        }
+        if bye_sent && out.to_client.is_empty() {
+            return End::Shutdown;
         }
 
         if !server_open && out.to_client.is_empty() {
@@ -80,12 +116,19 @@ pub async fn run(
         tokio::select! {
             read = client_read.read_buf(&mut client_buf), if read_client => match read {
                 Ok(0) => client_open = false,
-                Ok(count) => traffic.from_client += count as u64,
+                Ok(count) => {
+                    traffic.from_client += count as u64;
+                    bytes_from_client.inc_by(count as u64);
+                    idle_timer.as_mut().reset(Instant::now() + options.idle);
+                }
                 Err(error) => return End::Io(error),
             },
             read = server_read.read_buf(&mut server_buf), if read_server => match read {
                 Ok(0) => server_open = false,
-                Ok(count) => traffic.from_server += count as u64,
+                Ok(count) => {
+                    traffic.from_server += count as u64;
+                    bytes_from_server.inc_by(count as u64);
+                }
                 Err(error) => return End::Io(error),
             },
             written = client_write.write(&out.to_client), if !out.to_client.is_empty() => match written {
@@ -96,7 +139,19 @@ pub async fn run(
                 Ok(count) => out.to_server.advance(count),
                 Err(error) => return End::Io(error),
             },
-            else => return if server_open { End::ClientClosed } else { End::ServerClosed },
+            () = &mut idle_timer => {
+                // IDLE lasts as long as the server allows; other silence ends here.
+                if relay.is_idling() {
+                    idle_timer.as_mut().reset(Instant::now() + options.idle);
+                } else {
+                    relay.send_untagged(b"* BYE Autologout; idle for too long\r\n", &mut out);
+                    let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(&out.to_client)).await;
+                    return End::IdleTimeout;
+                }
+            }
+            changed = options.shutdown.changed(), if !draining => {
+                draining = changed.is_err() || *options.shutdown.borrow();
+            }
         }
         release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
     }
