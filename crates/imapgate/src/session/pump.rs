@@ -180,3 +180,6 @@ async fn fault(error: RelayError, out: &mut Output, client: &mut tokio::net::tcp
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send).await;
     End::Fault(error)
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,8 @@ use super::ImapClient;
 pub struct Imapgate {
     child: Child,
     port: u16,
+    upstream: SocketAddr,
+    config_path: PathBuf,
     log_path: PathBuf,
     // Dropped after `Drop::drop` has stopped the process.
     _dir: tempfile::TempDir,
@@ -27,13 +29,9 @@ impl Imapgate {
             .tempdir()
             .expect("failed to create a temporary directory");
         let port = free_port();
-        let filters: Vec<String> = filters.iter().map(|name| format!("{name:?}")).collect();
-        let config = format!(
-            "filters = [{}]\n\n[[listen]]\naddress = \"127.0.0.1:{port}\"\n\n[upstream]\naddress = \"{upstream}\"\n\n{sections}\n",
-            filters.join(", ")
-        );
         let config_path = dir.path().join("imapgate.toml");
-        fs::write(&config_path, config).expect("failed to write the imapgate configuration");
+        fs::write(&config_path, config_text(port, upstream, filters, sections))
+            .expect("failed to write the imapgate configuration");
         let log_path = dir.path().join("imapgate.log");
         let log = fs::File::create(&log_path).expect("failed to create the imapgate log file");
 
@@ -48,7 +46,7 @@ impl Imapgate {
             .stderr(log)
             .spawn()
             .expect("failed to start the imapgate binary");
-        let mut proxy = Imapgate { child, port, log_path, _dir: dir };
+        let mut proxy = Imapgate { child, port, upstream, config_path, log_path, _dir: dir };
         proxy.wait_until_listening();
         proxy
     }
@@ -81,6 +79,41 @@ impl Imapgate {
         }
     }
 
+    /// Replaces the configuration file (same listener and upstream); takes
+    /// effect on [`Imapgate::signal`] `HUP`.
+    pub fn rewrite_config(&self, filters: &[&str], sections: &str) {
+        fs::write(&self.config_path, config_text(self.port, self.upstream, filters, sections))
+            .expect("failed to rewrite the imapgate configuration");
+    }
+
+    /// Writes `text` as the configuration file, as it is.
+    pub fn write_raw_config(&self, text: &str) {
+        fs::write(&self.config_path, text).expect("failed to rewrite the imapgate configuration");
+    }
+
+    /// Sends a signal by name (`HUP`, `TERM`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg("-s")
+            .arg(name)
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("failed to run kill");
+        assert!(status.success(), "kill -s {name} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -103,7 +136,16 @@ impl Drop for Imapgate {
     }
 }
 
-fn free_port() -> u16 {
+fn config_text(port: u16, upstream: SocketAddr, filters: &[&str], sections: &str) -> String {
+    let filters: Vec<String> = filters.iter().map(|name| format!("{name:?}")).collect();
+    format!(
+        "filters = [{}]\n\n[[listen]]\naddress = \"127.0.0.1:{port}\"\n\n[upstream]\naddress = \"{upstream}\"\n\n{sections}\n",
+        filters.join(", ")
+    )
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("failed to bind a free port");
     listener.local_addr().expect("bound socket has an address").port()
 }
