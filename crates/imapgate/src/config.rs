@@ -279,13 +279,13 @@ fn validate_upstream(config: &Config, problems: &mut Vec<ConfigProblem>) {
 }
 
 fn validate_admin(config: &Config, problems: &mut Vec<ConfigProblem>) {
-    if let Some(admin) = &config.admin {
-        if let Err(error) = admin.address.parse::<std::net::SocketAddr>() {
-            problems.push(ConfigProblem::new(
-                "admin.address",
-                format!("{:?} is not an IP:port address ({error}); write e.g. \"127.0.0.1:9143\"", admin.address),
-            ));
-        }
+    if let Some(admin) = &config.admin
+        && let Err(error) = admin.address.parse::<std::net::SocketAddr>()
+    {
+        problems.push(ConfigProblem::new(
+            "admin.address",
+            format!("{:?} is not an IP:port address ({error}); write e.g. \"127.0.0.1:9143\"", admin.address),
+        ));
     }
 }
 

@@ -1,6 +1,6 @@
 //! Listeners, the accept loop, reload on SIGHUP and drain on SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -146,7 +146,7 @@ async fn refuse(mut stream: TcpStream, peer: std::net::SocketAddr, refusal: Refu
 }
 
 /// Returns on SIGINT or SIGTERM; reloads the configuration on SIGHUP.
-async fn wait_for_shutdown(state: &State, config_path: &PathBuf) {
+async fn wait_for_shutdown(state: &State, config_path: &Path) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -172,7 +172,7 @@ async fn wait_for_shutdown(state: &State, config_path: &PathBuf) {
 
 /// Loads the configuration again; new sessions use it, open ones keep
 /// theirs. An invalid file is reported and the running one stays.
-fn reload(state: &State, config_path: &PathBuf) {
+fn reload(state: &State, config_path: &Path) {
     tracing::info!(config = %config_path.display(), "reloading the configuration");
     match config::load(config_path) {
         Ok(loaded) => {

@@ -77,7 +77,7 @@ pub async fn run(
             Step::Login { tag, credentials } => match try_login(client, config, state, &tag, credentials).await? {
                 Login::Succeeded(authenticated) => {
                     state.admission.login_succeeded(peer.ip());
-                    return Ok(Outcome::Authenticated(Box::new(authenticated)));
+                    return Ok(Outcome::Authenticated(authenticated));
                 }
                 Login::Refused(reply) => {
                     let limits = State::admission_limits(config);
@@ -216,7 +216,7 @@ async fn authenticate(message: &[u8], args_at: usize, tag: &[u8], client: &mut F
 
 /// Result of one login attempt.
 enum Login {
-    Succeeded(Authenticated),
+    Succeeded(Box<Authenticated>),
     /// The server refused; its tagged reply is for the client.
     Refused(Vec<u8>),
     /// The upstream could not be used; the client was told.
@@ -256,7 +256,12 @@ async fn try_login(
             span.record("user", credentials.user.as_str());
             tracing::info!("logged in");
             state.metrics.login("ok");
-            Ok(Login::Succeeded(Authenticated { upstream, user: credentials.user.clone(), reply, capabilities }))
+            Ok(Login::Succeeded(Box::new(Authenticated {
+                upstream,
+                user: credentials.user.clone(),
+                reply,
+                capabilities,
+            })))
         }
         Ok((_, LoginOutcome::Refused { reply })) => {
             tracing::info!(user = credentials.user.as_str(), "upstream refused the login");
