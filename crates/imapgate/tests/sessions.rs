@@ -122,8 +122,9 @@ fn bad_input_gets_tagged_bad() {
     assert!(log.contains("max_line"), "no log line names the limit:\n{log}");
 }
 
-#[test]
-fn garbage_from_server_ends_session_with_bye() {
+/// A scripted server: greets, accepts any login, then answers the first
+/// command with `reply` (nothing when empty) and closes.
+fn scripted_server(reply: &'static [u8]) -> std::net::SocketAddr {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let server_addr = listener.local_addr().unwrap();
     thread::spawn(move || {
@@ -137,11 +138,15 @@ fn garbage_from_server_ends_session_with_bye() {
         writer.write_all(format!("{tag} OK [CAPABILITY IMAP4rev1 LITERAL+] Logged in\r\n").as_bytes()).unwrap();
         line.clear();
         reader.read_line(&mut line).unwrap();
-        writer.write_all(b"this is not IMAP\r\n").unwrap();
-        thread::sleep(std::time::Duration::from_secs(2));
+        writer.write_all(reply).unwrap();
+        thread::sleep(std::time::Duration::from_millis(200));
     });
+    server_addr
+}
 
-    let proxy = Imapgate::start(server_addr, &[], "");
+#[test]
+fn garbage_from_server_ends_session_with_bye() {
+    let proxy = Imapgate::start(scripted_server(b"this is not IMAP\r\n"), &[], "");
     let mut client = proxy.connect();
     client.login("alice", "whatever");
     client.send(b"a1 NOOP\r\n");
@@ -150,4 +155,19 @@ fn garbage_from_server_ends_session_with_bye() {
     assert!(client.at_eof(), "imapgate kept the connection open");
     let log = proxy.wait_for_log("unrecognized response line");
     assert!(log.contains("unrecognized response line"), "no log line for the fault:\n{log}");
+}
+
+#[test]
+fn server_closing_without_bye_gets_client_bye() {
+    let proxy = Imapgate::start(scripted_server(b"* 3 EXISTS\r\n"), &[], "");
+    let mut client = proxy.connect();
+    client.login("alice", "whatever");
+    client.send(b"a1 NOOP\r\n");
+    let exists = String::from_utf8_lossy(&client.read_line()).into_owned();
+    assert_eq!(exists, "* 3 EXISTS\r\n");
+    let line = String::from_utf8_lossy(&client.read_line()).into_owned();
+    assert_eq!(line, "* BYE [UNAVAILABLE] The mail server closed the connection\r\n");
+    assert!(client.at_eof(), "imapgate kept the connection open");
+    let log = proxy.wait_for_log("without BYE");
+    assert!(log.contains("the server closed the connection without BYE"), "{log}");
 }

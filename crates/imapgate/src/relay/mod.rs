@@ -129,6 +129,8 @@ pub struct Relay {
     /// Responses imapgate makes itself, sent at the next boundary between
     /// server messages.
     client_queue: Vec<u8>,
+    /// The server sent `* BYE`, so its closing the connection is expected.
+    server_said_bye: bool,
 }
 
 impl Relay {
@@ -148,6 +150,7 @@ impl Relay {
             awaiting_plus: None,
             hold: None,
             client_queue: Vec::new(),
+            server_said_bye: false,
         }
     }
 
@@ -204,6 +207,16 @@ impl Relay {
     fn remove_pending(&mut self, tag: &[u8]) -> Option<CommandName> {
         let index = self.pending.iter().position(|pending| pending.tag == tag)?;
         Some(self.pending.remove(index).name)
+    }
+
+    /// Whether the server announced that it closes the connection (`* BYE`).
+    pub fn server_said_bye(&self) -> bool {
+        self.server_said_bye
+    }
+
+    /// Whether no server message is half sent to the client.
+    pub fn server_at_boundary(&self) -> bool {
+        matches!(self.server_message, server::Message::Between) && self.server_framer.at_message_start()
     }
 
     /// Whether the client is in IDLE (the server accepted it and `DONE`

@@ -156,6 +156,10 @@ impl Relay {
             ResponseHead::Untagged { name: ResponseName::Capability, .. } => {
                 Message::Collected { kind: Kind::Capability, bytes: Vec::new() }
             }
+            ResponseHead::Untagged { name: ResponseName::Condition(Status::Bye), .. } => {
+                self.server_said_bye = true;
+                Message::Relayed
+            }
             ResponseHead::Untagged { name: ResponseName::Condition(_), .. }
                 if contains_ignore_case(chunk, b"[CAPABILITY ") =>
             {

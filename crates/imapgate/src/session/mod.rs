@@ -211,6 +211,7 @@ async fn relay(
     Ok(match end {
         End::ClientClosed => "client_closed",
         End::ServerClosed => "server_closed",
+        End::ServerLost => "server_lost",
         End::IdleTimeout => {
             tracing::info!(limit = "idle_secs", value = shared.config.timeouts.idle_secs, "client idle for too long");
             state.metrics.limit_hit("idle_secs");

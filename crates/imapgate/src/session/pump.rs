@@ -26,8 +26,11 @@ const CHUNK: usize = 16 * 1024;
 pub enum End {
     /// The client closed its side.
     ClientClosed,
-    /// The server closed its side (after LOGOUT, or on its own).
+    /// The server closed its side after `* BYE` (LOGOUT, or its own shutdown),
+    /// or in the middle of a message, where nothing more can be sent.
     ServerClosed,
+    /// The server closed its side without `* BYE`; the client got one.
+    ServerLost,
     /// The client sent nothing for the idle time, outside IDLE.
     IdleTimeout,
     /// imapgate is shutting down and the session reached a safe point.
@@ -98,6 +101,12 @@ pub async fn run(
         }
 
         if !server_open && out.to_client.is_empty() {
+            if !relay.server_said_bye() && relay.server_at_boundary() {
+                tracing::warn!("the server closed the connection without BYE");
+                let bye = b"* BYE [UNAVAILABLE] The mail server closed the connection\r\n";
+                let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(bye)).await;
+                return End::ServerLost;
+            }
             return End::ServerClosed;
         }
         if !client_open && out.to_server.is_empty() {
