@@ -30,6 +30,8 @@ pub struct Config {
     pub admin: Option<AdminConfig>,
     #[serde(default)]
     pub log: LogConfig,
+    /// Protocol traces of chosen users or client addresses; off when absent.
+    pub trace: Option<crate::trace::TraceConfig>,
     /// Settings of the `mailbox` filter.
     pub mailbox: Option<MailboxConfig>,
 }
@@ -226,6 +228,14 @@ pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
     validate_upstream(&config, &mut problems);
     validate_limits(&config, &mut problems);
     validate_admin(&config, &mut problems);
+    if let Some(trace) = &config.trace {
+        if trace.file.is_empty() {
+            problems.push(ConfigProblem::new("trace.file", "must name the file the trace is appended to"));
+        }
+        if trace.users.is_empty() && trace.addresses.is_empty() {
+            warnings.push(ConfigProblem::new("trace", "neither users nor addresses are set, so nothing is traced"));
+        }
+    }
     let chain = registry::build_chain(&config, &mut problems, &mut warnings);
 
     if problems.is_empty() { Ok(LoadedConfig { config, chain, warnings }) } else { Err(problems) }

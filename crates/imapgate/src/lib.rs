@@ -9,6 +9,7 @@
 //! - [`server`]: listeners, the accept loop, reload and drain.
 //! - [`admission`]: session and failed-login limits per client address.
 //! - [`metrics`] and [`admin`]: Prometheus metrics and the admin listener.
+//! - [`trace`]: protocol traces of chosen users and addresses, redacted.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -20,3 +21,4 @@ pub mod metrics;
 pub mod relay;
 pub mod server;
 pub mod session;
+pub mod trace;

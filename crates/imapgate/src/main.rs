@@ -80,7 +80,13 @@ fn run(path: &Path) -> ExitCode {
     }
     tracing::info!(config = %path.display(), filters = ?loaded.chain.names(), "starting imapgate {}", env!("CARGO_PKG_VERSION"));
 
-    let shared = Arc::new(Shared { config: loaded.config, chain: loaded.chain });
+    let shared = match Shared::new(loaded) {
+        Ok(shared) => Arc::new(shared),
+        Err(error) => {
+            tracing::error!(%error, "imapgate cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

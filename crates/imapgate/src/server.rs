@@ -183,7 +183,14 @@ fn reload(state: &State, config_path: &Path) {
             if loaded.config.listen.iter().map(|l| &l.address).ne(old.config.listen.iter().map(|l| &l.address)) {
                 tracing::warn!("listen addresses changed; they take effect only after a restart");
             }
-            let shared = Arc::new(Shared { config: loaded.config, chain: loaded.chain });
+            let shared = match Shared::new(loaded) {
+                Ok(shared) => Arc::new(shared),
+                Err(error) => {
+                    state.metrics.reloads.get_or_create(&crate::metrics::ResultLabels { result: "refused" }).inc();
+                    tracing::error!(%error, "reload refused; the running configuration stays");
+                    return;
+                }
+            };
             *state.current.write().expect("config lock poisoned") = shared;
             state.metrics.reloads.get_or_create(&crate::metrics::ResultLabels { result: "ok" }).inc();
             tracing::info!("configuration reloaded; new sessions use it");

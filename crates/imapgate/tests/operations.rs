@@ -162,3 +162,30 @@ fn sigterm_drains_idle_and_fetch() {
     assert!(log.contains("draining sessions"), "{log}");
     assert!(log.contains("all sessions ended"), "{log}");
 }
+
+#[test]
+fn trace_records_traced_address_without_password() {
+    let dovecot = Dovecot::start_with_users(&[("alice", "Tr4ce-Pw")]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trace.log");
+    let proxy = Imapgate::start(
+        dovecot.addr(),
+        &[],
+        &format!("[trace]\nfile = \"{}\"\naddresses = [\"127.0.0.1\"]\n", file.display()),
+    );
+    let mut client = proxy.connect();
+    client.send(b"l1 LOGIN alice {8}\r\n");
+    client.read_continuation("l1");
+    client.send(b"Tr4ce-Pw\r\n");
+    client.expect_completion("l1", "OK");
+    client.expect_ok("a1", "SELECT INBOX");
+    client.logout();
+    proxy.wait_for_log("session ended");
+
+    let trace = std::fs::read_to_string(&file).unwrap();
+    assert!(trace.contains(r"client> l1 LOGIN <redacted>\r\n"), "{trace}");
+    assert!(trace.contains(r">server a1 SELECT INBOX\r\n"), "{trace}");
+    assert!(trace.contains("server> "), "{trace}");
+    assert!(trace.contains(">client "), "{trace}");
+    assert!(!trace.contains("Tr4ce-Pw"), "the password appears in the trace:\n{trace}");
+}

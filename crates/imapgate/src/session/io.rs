@@ -6,6 +6,8 @@ use imapgate_proto::framer::{Frame, Framer, Peer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::trace::{Direction, SessionTrace};
+
 /// Read chunk size; also the framer's threshold for splitting long lines.
 const CHUNK: usize = 8 * 1024;
 
@@ -16,6 +18,8 @@ pub struct FramedStream {
     pub buf: BytesMut,
     framer: Framer,
     peer: Peer,
+    /// Trace of this client connection, when it is traced.
+    pub trace: Option<SessionTrace>,
 }
 
 /// Result of [`FramedStream::read_message`].
@@ -31,13 +35,22 @@ pub enum Read {
 
 impl FramedStream {
     pub fn new(stream: TcpStream, peer: Peer) -> Self {
-        FramedStream { stream, buf: BytesMut::with_capacity(1024), framer: Framer::new(peer, CHUNK), peer }
+        FramedStream { stream, buf: BytesMut::with_capacity(1024), framer: Framer::new(peer, CHUNK), peer, trace: None }
     }
 
     /// Reads one whole message of at most `max_size` bytes. A client's
     /// synchronizing literal gets a `+` when it fits, and is cancelled
     /// otherwise (the caller then answers with a tagged BAD).
     pub async fn read_message(&mut self, max_size: usize) -> std::io::Result<Read> {
+        let read = self.read_untraced(max_size).await?;
+        if let (Some(trace), Read::Message(bytes) | Read::TooLarge(bytes)) = (&mut self.trace, &read) {
+            let direction = if self.peer == Peer::Client { Direction::FromClient } else { Direction::FromServer };
+            trace.record(direction, bytes);
+        }
+        Ok(read)
+    }
+
+    async fn read_untraced(&mut self, max_size: usize) -> std::io::Result<Read> {
         let mut message = Vec::new();
         let mut too_large = false;
         loop {
@@ -61,7 +74,7 @@ impl FramedStream {
                     let fits = (message.len() as u64).saturating_add(header.size) <= max_size as u64;
                     if self.peer == Peer::Client && header.synchronizing {
                         if fits && !too_large {
-                            self.stream.write_all(b"+ Ready for literal data\r\n").await?;
+                            self.write_all(b"+ Ready for literal data\r\n").await?;
                             self.framer.continue_literal();
                         } else {
                             self.framer.cancel_literal();
@@ -97,6 +110,10 @@ impl FramedStream {
     }
 
     pub async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(trace) = &mut self.trace {
+            let direction = if self.peer == Peer::Client { Direction::ToClient } else { Direction::ToServer };
+            trace.record(direction, bytes);
+        }
         self.stream.write_all(bytes).await
     }
 

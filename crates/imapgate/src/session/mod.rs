@@ -28,6 +28,21 @@ use upstream::Upstream;
 pub struct Shared {
     pub config: Config,
     pub chain: ChainFactory,
+    /// The open trace file, when `[trace]` is configured.
+    pub trace: Option<Arc<crate::trace::TraceSink>>,
+}
+
+impl Shared {
+    /// Takes a loaded configuration into use: opens the trace file.
+    pub fn new(loaded: crate::config::LoadedConfig) -> std::io::Result<Shared> {
+        let trace = match &loaded.config.trace {
+            Some(trace) => Some(crate::trace::TraceSink::open(trace.clone()).map_err(|error| {
+                std::io::Error::new(error.kind(), format!("cannot open the trace file {}: {error}", trace.file))
+            })?),
+            None => None,
+        };
+        Ok(Shared { config: loaded.config, chain: loaded.chain, trace })
+    }
 }
 
 /// Serves one client connection to its end, then writes the access-log line.
@@ -84,6 +99,7 @@ async fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared, state: &State
         tracing::debug!(%error, "could not set TCP_NODELAY on the client socket");
     }
     let mut client = FramedStream::new(stream, Peer::Client);
+    client.trace = shared.trace.as_ref().and_then(|sink| sink.for_address(peer));
     let mut shutdown = state.shutdown.clone();
 
     // Pre-auth, under its timeout, ended early by a shutdown.
@@ -124,6 +140,9 @@ async fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared, state: &State
         Ok(Ok(Outcome::Authenticated(authenticated))) => *authenticated,
     };
     report.user = Some(authenticated.user.clone());
+    if client.trace.is_none() {
+        client.trace = shared.trace.as_ref().and_then(|sink| sink.for_user(peer, &authenticated.user));
+    }
 
     match relay(client, authenticated, shared, state, &mut report).await {
         Ok(end) => report.end = end,
@@ -187,6 +206,7 @@ async fn relay(
         idle: shared.config.timeouts.idle(),
         shutdown: state.shutdown.clone(),
         metrics: state.metrics.clone(),
+        trace: client.trace.take(),
     };
     let end = pump::run(
         &mut client.stream,

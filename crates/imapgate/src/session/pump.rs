@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::metrics::{DirectionLabels, Metrics};
 use crate::relay::{Output, Relay, RelayError};
+use crate::trace::{Direction, SessionTrace};
 
 /// Bytes read ahead per direction before the relay consumed them.
 const READ_AHEAD: usize = 64 * 1024;
@@ -55,6 +56,8 @@ pub struct Options {
     /// Becomes `true` when imapgate shuts down.
     pub shutdown: watch::Receiver<bool>,
     pub metrics: Arc<Metrics>,
+    /// The session's protocol trace, when it is traced.
+    pub trace: Option<SessionTrace>,
 }
 
 /// Relays until either side closes or fails. `client_buf` holds client
@@ -126,6 +129,9 @@ pub async fn run(
             read = client_read.read_buf(&mut client_buf), if read_client => match read {
                 Ok(0) => client_open = false,
                 Ok(count) => {
+                    if let Some(trace) = &mut options.trace {
+                        trace.record(Direction::FromClient, &client_buf[client_buf.len() - count..]);
+                    }
                     traffic.from_client += count as u64;
                     bytes_from_client.inc_by(count as u64);
                     idle_timer.as_mut().reset(Instant::now() + options.idle);
@@ -135,17 +141,30 @@ pub async fn run(
             read = server_read.read_buf(&mut server_buf), if read_server => match read {
                 Ok(0) => server_open = false,
                 Ok(count) => {
+                    if let Some(trace) = &mut options.trace {
+                        trace.record(Direction::FromServer, &server_buf[server_buf.len() - count..]);
+                    }
                     traffic.from_server += count as u64;
                     bytes_from_server.inc_by(count as u64);
                 }
                 Err(error) => return End::Io(error),
             },
             written = client_write.write(&out.to_client), if !out.to_client.is_empty() => match written {
-                Ok(count) => out.to_client.advance(count),
+                Ok(count) => {
+                    if let Some(trace) = &mut options.trace {
+                        trace.record(Direction::ToClient, &out.to_client[..count]);
+                    }
+                    out.to_client.advance(count);
+                }
                 Err(error) => return End::Io(error),
             },
             written = server_write.write(&out.to_server), if !out.to_server.is_empty() => match written {
-                Ok(count) => out.to_server.advance(count),
+                Ok(count) => {
+                    if let Some(trace) = &mut options.trace {
+                        trace.record(Direction::ToServer, &out.to_server[..count]);
+                    }
+                    out.to_server.advance(count);
+                }
                 Err(error) => return End::Io(error),
             },
             () = &mut idle_timer => {

@@ -39,7 +39,7 @@ async fn start() -> (TcpStream, TcpStream, tokio::task::JoinHandle<End>) {
     let (mut proxy_client, test_client) = pair().await;
     let (mut proxy_server, test_server) = pair().await;
     let (_sender, shutdown) = tokio::sync::watch::channel(false);
-    let options = Options { idle: IDLE, shutdown, metrics: Arc::new(Metrics::new()) };
+    let options = Options { idle: IDLE, shutdown, metrics: Arc::new(Metrics::new()), trace: None };
     let task = tokio::spawn(async move {
         let _sender = _sender;
         let mut relay = relay();
