@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod admission;
 pub mod config;
+pub mod error;
 pub mod filter;
 pub mod mailbox;
 pub mod metrics;

@@ -76,7 +76,7 @@ fn metrics_after_a_session() {
     client.expect_ok("a2", "LIST \"\" \"*\"");
     client.expect_no("a3", "SELECT nowhere/else");
     client.logout();
-    proxy.wait_for_log("session ended");
+    proxy.wait_for_log_count("session ended", 2);
 
     let health = http_get(admin, "/health");
     assert!(health.starts_with("HTTP/1.1 200 OK") && health.ends_with("ok\n"), "{health}");
@@ -180,7 +180,7 @@ fn trace_records_traced_address_without_password() {
     client.expect_completion("l1", "OK");
     client.expect_ok("a1", "SELECT INBOX");
     client.logout();
-    proxy.wait_for_log("session ended");
+    proxy.wait_for_log_count("session ended", 2);
 
     let trace = std::fs::read_to_string(&file).unwrap();
     assert!(trace.contains(r"client> l1 LOGIN <redacted>\r\n"), "{trace}");

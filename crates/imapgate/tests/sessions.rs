@@ -88,7 +88,7 @@ fn logs_never_contain_the_password() {
     client.expect_ok("a1", &format!("AUTHENTICATE PLAIN {payload}"));
     client.logout();
 
-    let log = proxy.wait_for_log("session ended");
+    let log = proxy.wait_for_log_count("session ended", 3);
     assert!(log.contains("session ended"), "the log is empty or incomplete:\n{log}");
     assert!(!log.contains(PASSWORD), "the password appears in the log:\n{log}");
     assert!(!log.contains(&payload), "the SASL payload appears in the log:\n{log}");

@@ -59,6 +59,19 @@ pub enum RelayError {
     Upstream(String),
 }
 
+impl RelayError {
+    /// The error as told to the client.
+    pub fn to_session_error(&self) -> crate::error::SessionError {
+        use crate::error::{Blame, SessionError};
+        match self {
+            RelayError::Client(reason) => {
+                SessionError::new(Blame::Client, format!("Invalid input from client: {reason}"))
+            }
+            RelayError::Upstream(_) => SessionError::new(Blame::Upstream, "The mail server sent an invalid response"),
+        }
+    }
+}
+
 /// Counters for the access log.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RelayStats {

@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use crate::config::Config;
+use crate::error::{Blame, SessionError};
 use crate::filter::{ChainFactory, DelimiterSource, SessionInfo};
 use crate::relay::{Relay, RelayLimits, strip_capabilities};
 use crate::server::State;
@@ -144,10 +145,13 @@ async fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared, state: &State
         client.trace = shared.trace.as_ref().and_then(|sink| sink.for_user(peer, &authenticated.user));
     }
 
-    match relay(client, authenticated, shared, state, &mut report).await {
+    match relay(&mut client, authenticated, shared, state, &mut report).await {
         Ok(end) => report.end = end,
         Err(error) => {
-            tracing::warn!(%error, "session failed");
+            // The login reply was not sent yet: the client learns why it failed.
+            tracing::error!(%error, "upstream failed right after login");
+            let answer = SessionError::new(Blame::Upstream, "The mail server failed after login; try again later");
+            let _ = client.write_all(&answer.answer(None)).await;
             report.end = "upstream_error";
         }
     }
@@ -165,7 +169,7 @@ async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
 
 /// Finishes the login (delimiter, capabilities) and relays until the end.
 async fn relay(
-    mut client: FramedStream,
+    client: &mut FramedStream,
     authenticated: Authenticated,
     shared: &Shared,
     state: &State,

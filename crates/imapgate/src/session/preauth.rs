@@ -10,6 +10,7 @@ use super::io::{FramedStream, Read};
 use super::secret::{Credentials, Secret};
 use super::upstream::{self, LoginOutcome, Upstream};
 use crate::config::Config;
+use crate::error::{Blame, SessionError};
 use crate::server::State;
 
 /// Capabilities imapgate announces before login.
@@ -271,9 +272,8 @@ async fn try_login(
         Err(error) => {
             tracing::error!(%error, "upstream unavailable");
             state.metrics.login("unavailable");
-            let mut line = tag.to_vec();
-            line.extend_from_slice(b" NO [UNAVAILABLE] The mail server is unavailable; try again later\r\n");
-            client.write_all(&line).await?;
+            let answer = SessionError::new(Blame::Upstream, "The mail server is unavailable; try again later");
+            client.write_all(&answer.answer(Some(tag))).await?;
             Ok(Login::Unavailable)
         }
     }

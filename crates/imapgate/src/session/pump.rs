@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::error::{Blame, SessionError};
 use crate::metrics::{DirectionLabels, Metrics};
 use crate::relay::{Output, Relay, RelayError};
 use crate::trace::{Direction, SessionTrace};
@@ -106,8 +107,8 @@ pub async fn run(
         if !server_open && out.to_client.is_empty() {
             if !relay.server_said_bye() && relay.server_at_boundary() {
                 tracing::warn!("the server closed the connection without BYE");
-                let bye = b"* BYE [UNAVAILABLE] The mail server closed the connection\r\n";
-                let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(bye)).await;
+                let error = SessionError::new(Blame::Upstream, "The mail server closed the connection");
+                let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(&error.answer(None))).await;
                 return End::ServerLost;
             }
             return End::ServerClosed;
@@ -197,13 +198,10 @@ fn release_idle_buffers(client_buf: &mut BytesMut, server_buf: &mut BytesMut, ou
 
 /// Sends what is pending to the client, then `* BYE` with the reason.
 async fn fault(error: RelayError, out: &mut Output, client: &mut tokio::net::tcp::WriteHalf<'_>) -> End {
-    let text = match &error {
-        RelayError::Client(reason) => format!("* BYE Invalid input from client: {reason}\r\n"),
-        RelayError::Upstream(_) => "* BYE [UNAVAILABLE] The mail server sent an invalid response\r\n".to_string(),
-    };
+    let text = error.to_session_error().answer(None);
     let send = async {
         client.write_all(&out.to_client).await?;
-        client.write_all(text.as_bytes()).await
+        client.write_all(&text).await
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send).await;
     End::Fault(error)

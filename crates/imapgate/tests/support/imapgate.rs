@@ -69,10 +69,15 @@ impl Imapgate {
     /// Lines are written when a session ends, which may be just after the
     /// client saw the connection close.
     pub fn wait_for_log(&self, needle: &str) -> String {
+        self.wait_for_log_count(needle, 1)
+    }
+
+    /// Waits up to 5 s for `needle` to appear `count` times in the log.
+    pub fn wait_for_log_count(&self, needle: &str, count: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let log = self.log();
-            if log.contains(needle) || Instant::now() > deadline {
+            if log.matches(needle).count() >= count || Instant::now() > deadline {
                 return log;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -121,6 +126,9 @@ impl Imapgate {
                 panic!("imapgate exited with {status} before listening; log:\n{}", self.log());
             }
             if TcpStream::connect(self.addr()).is_ok() {
+                // The probe is a session too: let it end, so that it holds
+                // no session slot and its log line comes first.
+                self.wait_for_log("session ended");
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
