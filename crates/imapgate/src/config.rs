@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::filter::registry;
 use crate::mailbox::config::MailboxConfig;
+use crate::tls::{ListenTls, TlsConfig, UpstreamTls, UpstreamTrust};
 
 /// The whole configuration file.
 #[derive(Clone, Debug, Deserialize)]
@@ -26,6 +27,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub timeouts: TimeoutsConfig,
+    /// imapgate's certificate for listeners with TLS.
+    pub tls: Option<TlsConfig>,
     /// The admin listener (metrics and health); off when absent.
     pub admin: Option<AdminConfig>,
     #[serde(default)]
@@ -67,6 +70,14 @@ pub enum LogFormat {
 pub struct ListenConfig {
     /// `IP:port` to bind, e.g. `127.0.0.1:1143` or `[::]:143`.
     pub address: String,
+    /// `none`, `implicit` (TLS from the first byte) or `starttls`; the
+    /// certificate comes from `[tls]`.
+    #[serde(default)]
+    pub tls: ListenTls,
+    /// Refuses LOGIN and AUTHENTICATE until TLS is active (CAPABILITY then
+    /// shows LOGINDISABLED and no AUTH=).
+    #[serde(default)]
+    pub login_requires_tls: bool,
 }
 
 /// The `[upstream]` section.
@@ -75,6 +86,29 @@ pub struct ListenConfig {
 pub struct UpstreamConfig {
     /// `host:port` of the IMAP server; a host name is resolved at connect time.
     pub address: String,
+    /// `none`, `implicit` or `starttls`.
+    #[serde(default)]
+    pub tls: UpstreamTls,
+    /// PEM file of CA certificates that sign the server's certificate; the
+    /// system's roots when unset.
+    pub ca_file: Option<String>,
+    /// Whether the server's certificate is verified. `false` is for labs
+    /// only and is logged as a warning.
+    #[serde(default = "default_true")]
+    pub verify: bool,
+    /// Name sent as SNI and checked in the certificate; the host part of
+    /// `address` when unset.
+    pub server_name: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl UpstreamConfig {
+    pub fn trust(&self) -> UpstreamTrust {
+        UpstreamTrust { ca_file: self.ca_file.clone(), verify: self.verify }
+    }
 }
 
 /// The `[limits]` section. Sizes are in bytes.
@@ -228,6 +262,7 @@ pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
     validate_upstream(&config, &mut problems);
     validate_limits(&config, &mut problems);
     validate_admin(&config, &mut problems);
+    validate_tls(&config, &mut problems, &mut warnings);
     if let Some(trace) = &config.trace {
         if trace.file.is_empty() {
             problems.push(ConfigProblem::new("trace.file", "must name the file the trace is appended to"));
@@ -284,6 +319,48 @@ fn validate_upstream(config: &Config, problems: &mut Vec<ConfigProblem>) {
         problems.push(ConfigProblem::new(
             "upstream.address",
             format!("{:?} is not a host:port address; write e.g. \"127.0.0.1:143\"", upstream.address),
+        ));
+    }
+}
+
+fn validate_tls(config: &Config, problems: &mut Vec<ConfigProblem>, warnings: &mut Vec<ConfigProblem>) {
+    let needs_certificate = config.listen.iter().any(|listen| listen.tls != ListenTls::None);
+    match &config.tls {
+        Some(tls) => {
+            if let Err(message) = crate::tls::acceptor(tls) {
+                problems.push(ConfigProblem::new("tls", message));
+            }
+        }
+        None if needs_certificate => {
+            problems.push(ConfigProblem::new(
+                "tls",
+                "a listener uses TLS but there is no [tls] section with certificate and key",
+            ));
+        }
+        None => {}
+    }
+    for (index, listen) in config.listen.iter().enumerate() {
+        if listen.login_requires_tls && listen.tls == ListenTls::None {
+            problems.push(ConfigProblem::new(
+                format!("listen[{index}].login_requires_tls"),
+                "set tls = \"starttls\" or \"implicit\" on this listener, or clients can never log in",
+            ));
+        }
+    }
+    let Some(upstream) = &config.upstream else { return };
+    if upstream.tls == UpstreamTls::None {
+        return;
+    }
+    if let Err(message) = crate::tls::connector(&upstream.trust()) {
+        problems.push(ConfigProblem::new("upstream.ca_file", message));
+    }
+    if let Err(message) = crate::tls::server_name(&upstream.address, upstream.server_name.as_deref()) {
+        problems.push(ConfigProblem::new("upstream.server_name", message));
+    }
+    if !upstream.verify {
+        warnings.push(ConfigProblem::new(
+            "upstream.verify",
+            "the server's certificate is not verified; anyone on the path can read the mail",
         ));
     }
 }

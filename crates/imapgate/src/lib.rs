@@ -22,4 +22,5 @@ pub mod metrics;
 pub mod relay;
 pub mod server;
 pub mod session;
+pub mod tls;
 pub mod trace;

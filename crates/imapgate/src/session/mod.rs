@@ -4,6 +4,7 @@ pub mod io;
 pub mod preauth;
 pub mod pump;
 pub mod secret;
+pub mod stream;
 pub mod upstream;
 
 use std::net::SocketAddr;
