@@ -45,7 +45,9 @@ server = '^INBOX\.(Spam$'
 "#;
     let (code, text) = check(config);
     assert_eq!(code, 64, "{text}");
-    for place in ["filters[1]", "listen[0].address", "upstream.address", "mailbox.map[0].client", "mailbox.hide[0].server"] {
+    for place in
+        ["filters[1]", "listen[0].address", "upstream.address", "mailbox.map[0].client", "mailbox.hide[0].server"]
+    {
         assert!(text.contains(place), "{place} missing from:\n{text}");
     }
 }

@@ -185,8 +185,8 @@ fn list_pattern_inside_reference_is_joined() {
     let session = session(Some('.'));
     let result = command(&mut filter, &session, b"A1 LIST \"Archive/\" \"%\"\r\n");
     assert_eq!(result.verdict, Verdict::Forward);
-    assert_eq!(String::from_utf8_lossy(&result.wire), "A1 LIST \"\" \"*\"\r\n");
-    assert!(result.hold, "a superset LIST holds the commands after it");
+    assert_eq!(String::from_utf8_lossy(&result.wire), "A1 LIST \"\" \"INBOX.Archive.%\"\r\n");
+    assert!(result.hold, "a filtered LIST holds the commands after it");
 
     let (bytes, _) = response(&mut filter, &session, b"* LIST () \".\" INBOX.Archive.2024\r\n");
     assert_eq!(bytes.as_deref(), Some(&b"* LIST () \"/\" Archive/2024\r\n"[..]));
