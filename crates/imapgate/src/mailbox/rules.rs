@@ -245,8 +245,11 @@ impl RuleSet {
             if let (Some((client_literal, capture)), Some((server_literal, server_capture))) =
                 (template.client.trailing_capture(), template.server.trailing_capture())
                 && head.starts_with(client_literal)
-                && head.len() > client_literal.len()
+                && (head.len() > client_literal.len() || ends_with_delimiter(client_literal, client_delimiter))
             {
+                // NOTE: a pattern that stops right after a delimiter (`Lists/%`)
+                // also matches the name `Lists/`, which the rule does not map;
+                // servers do not keep names that end with their delimiter.
                 let mut rest = &client_pattern[client_literal.len()..];
                 if let Some(d) = capture.delimiter {
                     rest = rest.strip_prefix(d)?;
@@ -391,6 +394,10 @@ fn translate(value: &str, from: Option<char>, to: Option<char>) -> Result<String
         }
     }
     Ok(out)
+}
+
+fn ends_with_delimiter(text: &str, delimiter: Option<char>) -> bool {
+    delimiter.is_some_and(|d| text.ends_with(d))
 }
 
 /// Carries the part of a LIST pattern after a rule's literal prefix to the

@@ -1249,3 +1249,5 @@ fn own_continuation_waits_for_server_message_boundary() {
         ],
     );
 }
+
+mod extensions;
