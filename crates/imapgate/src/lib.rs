@@ -2,6 +2,7 @@
 //! chain of filters.
 //!
 //! - [`config`]: the TOML configuration and its validation.
+//! - [`explain`]: `imapgate explain`, a transcript run through the relay.
 //! - [`filter`]: the filter trait, the chain and the module registry.
 //! - [`mailbox`]: the `mailbox` module (renaming, delimiters, hiding).
 //! - [`relay`]: the authenticated session's relay, without I/O.
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod explain;
 pub mod filter;
 pub mod mailbox;
 pub mod relay;
