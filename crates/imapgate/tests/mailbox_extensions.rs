@@ -50,8 +50,8 @@ fn list_extended_with_pattern_list_and_status() {
     client.expect_ok("a1", "SUBSCRIBE Sent");
     client.expect_ok("a2", "SUBSCRIBE Archive/2023");
 
-    let list = client
-        .expect_ok("a3", "LIST (SUBSCRIBED) \"\" (\"Sent\" \"Archive/*\") RETURN (CHILDREN STATUS (MESSAGES))");
+    let list =
+        client.expect_ok("a3", "LIST (SUBSCRIBED) \"\" (\"Sent\" \"Archive/*\") RETURN (CHILDREN STATUS (MESSAGES))");
     assert!(list.contains("* LIST (\\Subscribed \\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n"), "{list}");
     assert!(list.contains("* STATUS \"Sent\" (MESSAGES 2)\r\n"), "{list}");
     assert!(list.contains("* LIST (\\Subscribed \\HasNoChildren) \"/\" Archive/2023\r\n"), "{list}");
