@@ -105,3 +105,50 @@ impl<'a> Message<'a> {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    fn edited(bytes: &[u8], edit: impl FnOnce(&mut Message<'_>)) -> String {
+        let mut message = Message::parse(bytes, 0).expect("test message tokenizes");
+        edit(&mut message);
+        String::from_utf8(message.rewritten().unwrap_or_else(|| bytes.to_vec())).unwrap()
+    }
+
+    #[test]
+    fn replace_tokens_covers_the_range() {
+        // Tokens: ( a b ) c End
+        let out = edited(b"(a b) c\r\n", |message| message.replace_tokens(0, 3, b"\"*\"".to_vec()));
+        assert_eq!(out, "\"*\" c\r\n");
+    }
+
+    #[test]
+    fn remove_tokens_keeps_one_separator() {
+        // Tokens: ( A x B y ) End
+        let bytes = b"(A x B y)\r\n";
+        assert_eq!(edited(bytes, |message| message.remove_tokens(1, 2)), "(B y)\r\n");
+        assert_eq!(edited(bytes, |message| message.remove_tokens(3, 4)), "(A x)\r\n");
+        assert_eq!(edited(bytes, |message| message.remove_tokens(1, 4)), "()\r\n");
+        assert_eq!(edited(b"a b\r\n", |message| message.remove_tokens(1, 1)), "a\r\n");
+    }
+
+    #[test]
+    fn insert_and_replace_combine() {
+        // Tokens: ( \A ) name End
+        let out = edited(b"(\\A) name\r\n", |message| {
+            message.insert(3, b" \\Sent".to_vec());
+            message.replace(3, b"other".to_vec());
+        });
+        assert_eq!(out, "(\\A \\Sent) other\r\n");
+    }
+
+    #[test]
+    fn overlapping_edit_replaces_the_earlier_one() {
+        let out = edited(b"a b c\r\n", |message| {
+            message.replace(1, b"x".to_vec());
+            message.replace_tokens(0, 1, b"y".to_vec());
+        });
+        assert_eq!(out, "y c\r\n");
+    }
+}
