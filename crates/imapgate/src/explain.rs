@@ -32,7 +32,7 @@ pub struct Explanation {
     pub failed: bool,
 }
 
-/// Which side a transcript line comes from.
+/// The peer that sent a transcript line.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
     Client,

@@ -74,7 +74,7 @@ fn list_status_follows_the_pattern() {
     assert!(!list.contains("STATUS Archive/2023"), "{list}");
 
     // Inside one rule the pattern goes to the server translated (the relay
-    // transcripts check the bytes); the answer is the same.
+    // transcripts check the bytes), and the result is the same.
     let archive = client.expect_ok("a2", "LIST \"Archive/\" \"%\" RETURN (STATUS (MESSAGES))");
     assert!(archive.contains("\"/\" Archive/2023\r\n* STATUS Archive/2023 (MESSAGES 1)\r\n"), "{archive}");
     assert_eq!(archive.matches("* LIST").count(), 1, "{archive}");

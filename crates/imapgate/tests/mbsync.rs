@@ -107,7 +107,7 @@ fn mbsync_pulls_the_renamed_tree() {
     let folders: Vec<&str> = synced.keys().map(String::as_str).collect();
     assert_eq!(folders, ["Archive/2023", "INBOX", "Sent"], "{log}");
 
-    // Each folder holds exactly the messages of its server folder.
+    // Each folder contains exactly the messages of its server folder.
     let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (_, client, subject) in placed.iter().filter(|(_, client, _)| !client.is_empty()) {
         expected.entry(client.to_string()).or_default().push(normalize(&message(subject)));

@@ -225,7 +225,7 @@ impl RuleSet {
     /// or `literal{/capture}`. `None` means the server must be asked for
     /// a superset.
     ///
-    /// The server's answer still goes through [`RuleSet::to_client`] and
+    /// The server's response still goes through [`RuleSet::to_client`] and
     /// the client's pattern, so a name that another rule maps is never
     /// shown wrongly; the translation only has to miss nothing.
     pub fn server_pattern(&self, client_pattern: &str, server_delimiter: Option<char>) -> Option<String> {
@@ -248,8 +248,9 @@ impl RuleSet {
                 && (head.len() > client_literal.len() || ends_with_delimiter(client_literal, client_delimiter))
             {
                 // NOTE: a pattern that stops right after a delimiter (`Lists/%`)
-                // also matches the name `Lists/`, which the rule does not map;
-                // servers do not keep names that end with their delimiter.
+                // also matches the name `Lists/`, which the rule does not map.
+                // It is left out because servers keep no names that end with
+                // their delimiter.
                 let mut rest = &client_pattern[client_literal.len()..];
                 if let Some(d) = capture.delimiter {
                     rest = rest.strip_prefix(d)?;
@@ -401,8 +402,8 @@ fn ends_with_delimiter(text: &str, delimiter: Option<char>) -> bool {
 }
 
 /// Carries the part of a LIST pattern after a rule's literal prefix to the
-/// server's hierarchy; `None` when the pattern contains the server's
-/// delimiter as an ordinary character or the server is flat.
+/// server's hierarchy. Returns `None` when the pattern contains the
+/// server's delimiter as an ordinary character, or when the server is flat.
 fn translate_pattern(pattern: &str, from: Option<char>, to: Option<char>) -> Option<String> {
     if from == to {
         return Some(pattern.to_owned());

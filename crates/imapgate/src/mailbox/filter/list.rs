@@ -13,11 +13,11 @@ use super::{
 };
 use crate::filter::{CommandView, Context, Message, Reply, ResponseView, SessionInfo, Verdict};
 
-/// What a LIST, LSUB or XLIST in flight needs for its responses.
+/// State of a LIST, LSUB or XLIST in flight, kept for its responses.
 pub(super) struct ListState {
     response: ResponseName,
     /// The client's reference joined with each of its patterns, when the
-    /// server's answer must be filtered with them.
+    /// server's response must be filtered with them.
     pub(super) patterns: Option<Vec<String>>,
     /// Client names already sent.
     seen: HashSet<String>,
@@ -27,11 +27,11 @@ pub(super) struct ListState {
     /// The LIST asked for STATUS data (`RETURN (STATUS …)`), which follows
     /// the pattern like the LIST data.
     pub(super) returns_status: bool,
-    /// The client asked for `LIST (SPECIAL-USE)`, which imapgate answers by
-    /// keeping the entries with a special-use attribute, so that the ones
-    /// the rules add count.
+    /// The client requested `LIST (SPECIAL-USE)`. imapgate keeps the entries
+    /// with a special-use attribute itself, so that the ones the rules add
+    /// count.
     special_use_only: bool,
-    /// Selection options restrict the answer (SUBSCRIBED), so parents
+    /// Selection options restrict the response (SUBSCRIBED), so parents
     /// are not made up for `%` patterns; without RECURSIVEMATCH the
     /// server would not list them either (RFC 5258).
     selective: bool,

@@ -166,7 +166,7 @@ fn list_extended_pattern_lists() {
                 "A2 OK done\r\n",
             )),
             to_client(concat!("* LIST () \"/\" \"Sent\"\r\n", "* LIST () \"/\" Archive/a\r\n", "A2 OK done\r\n")),
-            // Hidden names drop out of the list; none left means an empty answer.
+            // Hidden names drop out of the list; none left means an empty response.
             c("A3 LIST \"\" (INBOX/Junk INBOX/Spam)\r\n"),
             to_client("A3 OK LIST completed\r\n"),
             c("A4 LIST \"\" (INBOX/Junk Sent)\r\n"),
@@ -351,7 +351,7 @@ fn special_use_is_added_to_list_entries() {
                 "* LIST (\\HasNoChildren) \"/\" INBOX/Drafts\r\n",
                 "A1 OK done\r\n",
             )),
-            // LIST (SPECIAL-USE) is answered by imapgate's own selection.
+            // imapgate selects the entries of LIST (SPECIAL-USE) itself.
             c("A2 LIST (SPECIAL-USE) \"\" \"*\"\r\n"),
             to_server("A2 LIST () \"\" \"*\"\r\n"),
             s(concat!(
