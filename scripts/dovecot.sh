@@ -116,6 +116,18 @@ namespace inbox {
   prefix = INBOX.
 }
 
+# ACL (RFC 4314) and METADATA (RFC 5464) for the tests of mapped names in
+# those commands. Without ACL files the owner has every right.
+mail_plugins = \$mail_plugins acl
+mail_attribute_dict = file:%h/dovecot-attributes
+protocol imap {
+  mail_plugins = \$mail_plugins imap_acl
+  imap_metadata = yes
+}
+plugin {
+  acl = vfile
+}
+
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $dir/passwd

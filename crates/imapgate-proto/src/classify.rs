@@ -35,6 +35,8 @@ pub enum CommandName {
     Copy,
     Move,
     Compress,
+    GetQuota,
+    SetQuota,
     GetQuotaRoot,
     GetAcl,
     SetAcl,
@@ -44,6 +46,8 @@ pub enum CommandName {
     GetMetadata,
     SetMetadata,
     Notify,
+    /// RFC 7377 ESEARCH, which may search several mailboxes.
+    Esearch,
     Other,
 }
 
@@ -165,6 +169,8 @@ fn command_name(keyword: &[u8]) -> CommandName {
         b"COPY" => Copy,
         b"MOVE" => Move,
         b"COMPRESS" => Compress,
+        b"GETQUOTA" => GetQuota,
+        b"SETQUOTA" => SetQuota,
         b"GETQUOTAROOT" => GetQuotaRoot,
         b"GETACL" => GetAcl,
         b"SETACL" => SetAcl,
@@ -174,6 +180,7 @@ fn command_name(keyword: &[u8]) -> CommandName {
         b"GETMETADATA" => GetMetadata,
         b"SETMETADATA" => SetMetadata,
         b"NOTIFY" => Notify,
+        b"ESEARCH" => Esearch,
         _ => Other,
     }
 }

@@ -2,6 +2,7 @@
 //! chain of filters.
 //!
 //! - [`config`]: the TOML configuration and its validation.
+//! - [`explain`]: `imapgate explain`, a transcript run through the relay.
 //! - [`filter`]: the filter trait, the chain and the module registry.
 //! - [`mailbox`]: the `mailbox` module (renaming, delimiters, hiding).
 //! - [`relay`]: the authenticated session's relay, without I/O.
@@ -16,6 +17,7 @@ pub mod admin;
 pub mod admission;
 pub mod config;
 pub mod error;
+pub mod explain;
 pub mod filter;
 pub mod mailbox;
 pub mod metrics;

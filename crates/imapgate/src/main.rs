@@ -1,12 +1,16 @@
-//! The `imapgate` command: `run` serves, `check` validates a configuration.
+//! The `imapgate` command: `run` serves, `check` validates a configuration,
+//! `explain` shows what the filters do to a written session.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use imapgate::config;
+use imapgate::filter::{DelimiterSource, SessionInfo};
+use imapgate::relay::RelayLimits;
 use imapgate::session::Shared;
+use imapgate_proto::encode::LiteralSupport;
 
 /// Exit code for an invalid configuration (EX_CONFIG would be 78; 64 is
 /// EX_USAGE, which administrators' scripts expect from imapgate).
@@ -33,6 +37,40 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Run a transcript of `C:` and `S:` lines through the filters, without
+    /// any network, and show what the server and the client would receive.
+    Explain {
+        /// Path of the TOML configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Path of the transcript, or `-` for standard input.
+        transcript: PathBuf,
+        /// The server's hierarchy delimiter, or NIL for a flat server.
+        /// Default: `[mailbox] server_delimiter`, else ".".
+        #[arg(long)]
+        server_delimiter: Option<String>,
+        /// A namespace prefix of the server, such as "INBOX."; repeat for
+        /// several. Default: none, so every name counts as inside.
+        #[arg(long = "namespace")]
+        namespaces: Vec<String>,
+        /// The literals the server accepts without a continuation request.
+        #[arg(long, value_enum, default_value_t = Literals::Plus)]
+        literals: Literals,
+        /// The session starts with UTF8=ACCEPT enabled: names are raw UTF-8.
+        #[arg(long)]
+        utf8: bool,
+    },
+}
+
+/// The server's literal support, for `explain`.
+#[derive(Clone, Copy, ValueEnum)]
+enum Literals {
+    /// LITERAL+: every literal may be non-synchronizing.
+    Plus,
+    /// LITERAL-: non-synchronizing literals up to 4096 bytes.
+    Minus,
+    /// Only synchronizing literals.
+    Sync,
 }
 
 fn main() -> ExitCode {
@@ -40,6 +78,85 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Run { config } => run(&config),
+        Command::Explain { config, transcript, server_delimiter, namespaces, literals, utf8 } => {
+            let facts = Facts { server_delimiter, namespaces, literals, utf8 };
+            explain(&config, &transcript, facts)
+        }
+    }
+}
+
+/// The session facts `explain` takes from its options.
+struct Facts {
+    server_delimiter: Option<String>,
+    namespaces: Vec<String>,
+    literals: Literals,
+    utf8: bool,
+}
+
+fn explain(config_path: &Path, transcript_path: &Path, facts: Facts) -> ExitCode {
+    let loaded = match config::load(config_path) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            report_invalid(&error);
+            return ExitCode::from(EXIT_INVALID_CONFIG);
+        }
+    };
+    let read = if transcript_path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(transcript_path)
+    };
+    let transcript = match read {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("cannot read the transcript {}: {error}", transcript_path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let server_delimiter = match facts.server_delimiter.as_deref() {
+        None => match loaded.chain.server_delimiter() {
+            DelimiterSource::Configured(delimiter) => Some(delimiter),
+            _ => Some('.'),
+        },
+        Some(text) if text.eq_ignore_ascii_case("NIL") => None,
+        Some(text) => {
+            let mut chars = text.chars();
+            match (chars.next(), chars.next()) {
+                (Some(delimiter), None) => Some(delimiter),
+                _ => {
+                    eprintln!("invalid --server-delimiter {text:?}: give one character, or NIL for a flat server");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let session = SessionInfo {
+        user: "user".to_owned(),
+        server_delimiter,
+        server_namespaces: facts.namespaces,
+        utf8: facts.utf8,
+        server_literals: match facts.literals {
+            Literals::Plus => LiteralSupport::NonSyncAny,
+            Literals::Minus => LiteralSupport::NonSyncUpTo4096,
+            Literals::Sync => LiteralSupport::Synchronizing,
+        },
+    };
+    let limits = RelayLimits {
+        max_line: loaded.config.limits.max_line,
+        max_collected: loaded.config.limits.max_collected,
+        max_pipelined: loaded.config.limits.max_pipelined,
+    };
+
+    match imapgate::explain::explain(&loaded.chain, session, limits, &transcript) {
+        Ok(explanation) => {
+            print!("{}", explanation.text);
+            if explanation.failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", transcript_path.display());
+            ExitCode::from(2)
+        }
     }
 }
 

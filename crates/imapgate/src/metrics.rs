@@ -47,6 +47,7 @@ pub struct Metrics {
     pub rewritten: Counter,
     pub answered: Counter,
     pub withheld: Counter,
+    pub hidden_names: Counter,
     pub bytes: Family<DirectionLabels, Counter>,
     pub limit_hits: Family<LimitLabels, Counter>,
     pub upstream_connect_seconds: Histogram,
@@ -74,6 +75,12 @@ impl Metrics {
             "Server responses withheld from the client (hidden names included)",
             withheld.clone(),
         );
+        let hidden_names = Counter::default();
+        registry.register(
+            "hidden_names",
+            "Server mailbox names hidden from a client, counted once per session",
+            hidden_names.clone(),
+        );
         let bytes = Family::<DirectionLabels, Counter>::default();
         registry.register_with_unit("relayed", "Bytes read from each peer after login", Unit::Bytes, bytes.clone());
         let limit_hits = Family::<LimitLabels, Counter>::default();
@@ -97,6 +104,7 @@ impl Metrics {
             rewritten,
             answered,
             withheld,
+            hidden_names,
             bytes,
             limit_hits,
             upstream_connect_seconds,

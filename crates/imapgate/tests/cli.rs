@@ -58,3 +58,52 @@ fn check_reports_syntax_errors_with_line() {
     assert_eq!(code, 64, "{text}");
     assert!(text.contains("line "), "{text}");
 }
+
+#[test]
+fn explain_runs_the_example_transcript() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let output = Command::new(env!("CARGO_BIN_EXE_imapgate"))
+        .current_dir(root)
+        .args(["explain", "--config", "examples/demo.toml", "examples/explain.txt"])
+        .output()
+        .expect("failed to run imapgate");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    for expected in [
+        "C: a1 SELECT Sent\n  -> server: a1 SELECT \"INBOX.Sent Items\"\n     note: \"Sent\" -> \"INBOX.Sent Items\" (mailbox.map[0])\n",
+        "  -> client: * LIST (\\HasNoChildren) \"/\" Archive/2023\n     note: \"INBOX.Archive.2023\" -> \"Archive/2023\" (mailbox.map[1])\n",
+        "S: * LIST (\\HasNoChildren) \".\" INBOX.Spam\n     note: \"INBOX.Spam\" hidden: matches a mailbox.hide rule\nS: a2 OK",
+        "  -> server: a3 COPY 1:2 {18+}\n  -> server: INBOX.Archive.2023\n",
+        "  -> client: a4 NO [NONEXISTENT] Mailbox does not exist\n",
+        "-- commands: 4, rewritten: 6, answered by imapgate: 1, withheld: 1, hidden names: 1\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn explain_takes_session_facts_from_options() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let transcript = dir.path().join("session.txt");
+    std::fs::write(&transcript, "C: a1 SELECT {4}\nC: Sent\nS: +\n").expect("failed to write the transcript");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_imapgate"))
+        .args(["explain", "--config", config, "--server-delimiter", ".", "--literals", "sync", "--namespace", "INBOX."])
+        .arg(&transcript)
+        .output()
+        .expect("failed to run imapgate");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    // Without LITERAL+ imapgate waits for the server's `+` and takes it itself.
+    assert!(text.contains("C: Sent\n  -> server: a1 SELECT {16}\n"), "{text}");
+    assert!(text.contains("S: +\n  -> server: INBOX.Sent Items\n"), "{text}");
+
+    std::fs::write(&transcript, "a1 NOOP\n").expect("failed to write the transcript");
+    let output = Command::new(env!("CARGO_BIN_EXE_imapgate"))
+        .args(["explain", "--config", config])
+        .arg(&transcript)
+        .output()
+        .expect("failed to run imapgate");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 1"));
+}

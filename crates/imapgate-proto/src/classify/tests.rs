@@ -60,6 +60,8 @@ fn every_command_name() {
         ("COPY", Copy),
         ("MOVE", Move),
         ("COMPRESS", Compress),
+        ("GETQUOTA", GetQuota),
+        ("setquota", SetQuota),
         ("GETQUOTAROOT", GetQuotaRoot),
         ("GETACL", GetAcl),
         ("SETACL", SetAcl),
@@ -69,6 +71,7 @@ fn every_command_name() {
         ("GETMETADATA", GetMetadata),
         ("SETMETADATA", SetMetadata),
         ("NOTIFY", Notify),
+        ("ESEARCH", Esearch),
     ] {
         for kw in [kw.to_string(), kw.to_ascii_lowercase(), mixed_case(kw)] {
             let line = format!("tag {kw} x\r\n");

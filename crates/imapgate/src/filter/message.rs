@@ -3,6 +3,7 @@
 //! its original bytes.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use imapgate_proto::scan::{self, Token, TokenKind};
 
@@ -10,8 +11,9 @@ use imapgate_proto::scan::{self, Token, TokenKind};
 pub struct Message<'a> {
     bytes: &'a [u8],
     tokens: Vec<Token>,
-    /// Token index and the wire bytes that replace it, in no order.
-    edits: Vec<(usize, Vec<u8>)>,
+    /// Byte ranges of `bytes` and the wire bytes that replace them, in no
+    /// order. Ranges never overlap.
+    edits: Vec<(Range<usize>, Vec<u8>)>,
 }
 
 impl<'a> Message<'a> {
@@ -41,9 +43,43 @@ impl<'a> Message<'a> {
 
     /// Replaces token `index` with `wire` (already encoded for the peer).
     pub fn replace(&mut self, index: usize, wire: Vec<u8>) {
-        debug_assert!(index < self.tokens.len());
-        self.edits.retain(|(edited, _)| *edited != index);
-        self.edits.push((index, wire));
+        self.replace_tokens(index, index, wire);
+    }
+
+    /// Replaces tokens `first` to `last` (inclusive) and the bytes between
+    /// them with `wire`. An earlier edit that overlaps the range is dropped.
+    pub fn replace_tokens(&mut self, first: usize, last: usize, wire: Vec<u8>) {
+        debug_assert!(first <= last && last < self.tokens.len());
+        let range = self.tokens[first].span.start..self.tokens[last].span.end;
+        self.edit(range, wire);
+    }
+
+    /// Removes tokens `first` to `last` (inclusive) with one of the spaces
+    /// that separate them from their neighbours, so the rest stays valid
+    /// (`("A" x "B" y)` without `"A" x` is `("B" y)`).
+    pub fn remove_tokens(&mut self, first: usize, last: usize) {
+        debug_assert!(first <= last && last + 1 < self.tokens.len());
+        let next = &self.tokens[last + 1];
+        let range = if !matches!(next.kind, TokenKind::ListClose | TokenKind::End) {
+            self.tokens[first].span.start..next.span.start
+        } else if first > 0 && self.tokens[first - 1].kind != TokenKind::ListOpen {
+            self.tokens[first - 1].span.end..self.tokens[last].span.end
+        } else {
+            self.tokens[first].span.start..self.tokens[last].span.end
+        };
+        self.edit(range, Vec::new());
+    }
+
+    /// Inserts `wire` at byte `at` (a token boundary).
+    pub fn insert(&mut self, at: usize, wire: Vec<u8>) {
+        self.edit(at..at, wire);
+    }
+
+    fn edit(&mut self, range: Range<usize>, wire: Vec<u8>) {
+        let overlaps =
+            |edited: &Range<usize>| edited == &range || (edited.start < range.end && range.start < edited.end);
+        self.edits.retain(|(edited, _)| !overlaps(edited));
+        self.edits.push((range, wire));
     }
 
     pub fn is_edited(&self) -> bool {
@@ -55,8 +91,8 @@ impl<'a> Message<'a> {
         if self.edits.is_empty() {
             return None;
         }
-        let mut edits: Vec<_> = self.edits.iter().map(|(index, wire)| (&self.tokens[*index].span, wire)).collect();
-        edits.sort_by_key(|(span, _)| span.start);
+        let mut edits: Vec<_> = self.edits.iter().collect();
+        edits.sort_by_key(|(span, _)| (span.start, span.end));
 
         let mut out = Vec::with_capacity(self.bytes.len() + 64);
         let mut at = 0;
@@ -67,5 +103,52 @@ impl<'a> Message<'a> {
         }
         out.extend_from_slice(&self.bytes[at..]);
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    fn edited(bytes: &[u8], edit: impl FnOnce(&mut Message<'_>)) -> String {
+        let mut message = Message::parse(bytes, 0).expect("test message tokenizes");
+        edit(&mut message);
+        String::from_utf8(message.rewritten().unwrap_or_else(|| bytes.to_vec())).unwrap()
+    }
+
+    #[test]
+    fn replace_tokens_covers_the_range() {
+        // Tokens: ( a b ) c End
+        let out = edited(b"(a b) c\r\n", |message| message.replace_tokens(0, 3, b"\"*\"".to_vec()));
+        assert_eq!(out, "\"*\" c\r\n");
+    }
+
+    #[test]
+    fn remove_tokens_keeps_one_separator() {
+        // Tokens: ( A x B y ) End
+        let bytes = b"(A x B y)\r\n";
+        assert_eq!(edited(bytes, |message| message.remove_tokens(1, 2)), "(B y)\r\n");
+        assert_eq!(edited(bytes, |message| message.remove_tokens(3, 4)), "(A x)\r\n");
+        assert_eq!(edited(bytes, |message| message.remove_tokens(1, 4)), "()\r\n");
+        assert_eq!(edited(b"a b\r\n", |message| message.remove_tokens(1, 1)), "a\r\n");
+    }
+
+    #[test]
+    fn insert_and_replace_combine() {
+        // Tokens: ( \A ) name End
+        let out = edited(b"(\\A) name\r\n", |message| {
+            message.insert(3, b" \\Sent".to_vec());
+            message.replace(3, b"other".to_vec());
+        });
+        assert_eq!(out, "(\\A \\Sent) other\r\n");
+    }
+
+    #[test]
+    fn overlapping_edit_replaces_the_earlier_one() {
+        let out = edited(b"a b c\r\n", |message| {
+            message.replace(1, b"x".to_vec());
+            message.replace_tokens(0, 1, b"y".to_vec());
+        });
+        assert_eq!(out, "y c\r\n");
     }
 }

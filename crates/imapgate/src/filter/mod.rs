@@ -117,11 +117,34 @@ pub struct Context<'a> {
     /// Set by `on_command`: commands after this one wait until it completes,
     /// because its untagged data could not be told apart from theirs.
     pub hold_following: bool,
+    /// Whether the relay collects [`Context::notes`] (as `imapgate explain`
+    /// does). Filters may skip building notes when it is false.
+    pub record_notes: bool,
+    /// Explanations of the edits a hook made, such as which rule rewrote
+    /// which argument; collected only when `record_notes` is set.
+    pub notes: Vec<String>,
+    /// Server mailbox names this hook hid from the client for the first
+    /// time in the session; added to the relay's counters.
+    pub hidden_names: u64,
 }
 
 impl<'a> Context<'a> {
     pub fn new(session: &'a SessionInfo) -> Self {
-        Context { session, emit: Vec::new(), hold_following: false }
+        Context {
+            session,
+            emit: Vec::new(),
+            hold_following: false,
+            record_notes: false,
+            notes: Vec::new(),
+            hidden_names: 0,
+        }
+    }
+
+    /// Records the note built by `note` when notes are collected.
+    pub fn note(&mut self, note: impl FnOnce() -> String) {
+        if self.record_notes {
+            self.notes.push(note());
+        }
     }
 }
 

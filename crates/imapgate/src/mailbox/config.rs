@@ -32,6 +32,9 @@ pub struct MapRuleConfig {
     pub to_server: Option<RegexRewrite>,
     /// Regex rewrite of server names into client names.
     pub to_client: Option<RegexRewrite>,
+    /// A special-use attribute (RFC 6154), such as `\Sent`, added to the
+    /// LIST entries of the names this rule produces.
+    pub special_use: Option<String>,
 }
 
 /// A regex and its replacement (`$1`, `${name}` refer to capture groups).

@@ -1,7 +1,7 @@
 //! The `mailbox` filter: applies the rule engine to every command argument
 //! and response field that holds a mailbox name.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use imapgate_proto::classify::{CommandName, ResponseName, Status};
@@ -10,7 +10,7 @@ use imapgate_proto::scan::{StringForm, TokenKind};
 
 use super::names::{Name, decode_name};
 use super::pattern;
-use super::rules::{RuleSet, Unmappable};
+use super::rules::{RuleIndex, RuleSet, Unmappable};
 use crate::config::{Config, ConfigProblem};
 use crate::filter::{
     CommandView, Context, DelimiterSource, Filter, FilterFactory, Message, Reply, ResponseView, SessionInfo, Verdict,
@@ -67,27 +67,13 @@ pub struct MailboxFilter {
     /// Their tags in the order they were sent; untagged LIST data belongs
     /// to the oldest one of its kind.
     list_order: VecDeque<Vec<u8>>,
-}
-
-/// What a LIST, LSUB or XLIST in flight needs for its responses.
-struct ListState {
-    response: ResponseName,
-    /// The client's reference and pattern joined, when the server was asked
-    /// for a superset that must be filtered.
-    pattern: Option<String>,
-    /// Client names already sent.
-    seen: HashSet<String>,
-    /// Parents of names that did not match the pattern but whose parent
-    /// does; listed as `\Noselect` at completion unless seen.
-    parents: BTreeSet<String>,
-    /// The LIST asked for STATUS data (`RETURN (STATUS …)`), which follows
-    /// the pattern like the LIST data.
-    returns_status: bool,
+    /// Server names hidden from the client so far, each logged once.
+    hidden: HashSet<String>,
 }
 
 impl MailboxFilter {
     pub fn new(rules: Arc<RuleSet>) -> Self {
-        MailboxFilter { rules, lists: HashMap::new(), list_order: VecDeque::new() }
+        MailboxFilter { rules, lists: HashMap::new(), list_order: VecDeque::new(), hidden: HashSet::new() }
     }
 }
 
@@ -110,24 +96,41 @@ impl Filter for MailboxFilter {
                 | Append
                 | Copy
                 | Move
+                | GetQuotaRoot
+                | GetAcl
+                | SetAcl
+                | DeleteAcl
+                | ListRights
+                | MyRights
+                | GetMetadata
+                | SetMetadata
+                | Esearch
+                | Notify
         )
     }
 
     fn wants_response(&self, name: ResponseName) -> bool {
-        matches!(name, ResponseName::List | ResponseName::Lsub | ResponseName::Xlist | ResponseName::Status)
+        use ResponseName::*;
+        matches!(
+            name,
+            List | Lsub | Xlist | Status | QuotaRoot | Acl | ListRights | MyRights | Metadata | Esearch | Namespace
+        )
     }
 
     fn on_command(&mut self, command: &mut CommandView<'_>, ctx: &mut Context<'_>) -> Verdict {
         use CommandName::*;
+        let message = &mut command.message;
         let result = match command.name {
-            Select | Examine | Delete | Subscribe | Unsubscribe | Status | Append => {
-                self.map_argument(&mut command.message, 0, Purpose::Existing, ctx.session)
-            }
-            Create => self.map_argument(&mut command.message, 0, Purpose::New, ctx.session),
+            Select | Examine | Delete | Subscribe | Unsubscribe | Status | Append | GetQuotaRoot | GetAcl | SetAcl
+            | DeleteAcl | ListRights | MyRights => self.map_argument(message, 0, Purpose::Existing, ctx),
+            Create => self.map_argument(message, 0, Purpose::New, ctx),
             Rename => self
-                .map_argument(&mut command.message, 0, Purpose::Existing, ctx.session)
-                .and_then(|()| self.map_argument(&mut command.message, 1, Purpose::New, ctx.session)),
-            Copy | Move => self.map_argument(&mut command.message, 1, Purpose::Existing, ctx.session),
+                .map_argument(message, 0, Purpose::Existing, ctx)
+                .and_then(|()| self.map_argument(message, 1, Purpose::New, ctx)),
+            Copy | Move => self.map_argument(message, 1, Purpose::Existing, ctx),
+            GetMetadata | SetMetadata => self.map_metadata_command(message, ctx),
+            Esearch => self.map_esearch_command(message, ctx),
+            Notify => self.map_notify_command(message, ctx),
             List | Lsub | Xlist => return self.on_list(command, ctx),
             _ => Ok(()),
         };
@@ -138,39 +141,20 @@ impl Filter for MailboxFilter {
     }
 
     fn on_response(&mut self, response: &mut ResponseView<'_>, ctx: &mut Context<'_>) -> Verdict {
+        use ResponseName::*;
         match response.name {
-            ResponseName::List | ResponseName::Lsub | ResponseName::Xlist => self.on_list_response(response, ctx),
-            ResponseName::Status => self.on_status_response(response, ctx),
+            List | Lsub | Xlist => self.on_list_response(response, ctx),
+            Status => self.on_status_response(response, ctx),
+            QuotaRoot | Acl | ListRights | MyRights => self.map_response_name(response, 0, ctx),
+            Metadata => self.on_metadata_response(response, ctx),
+            Esearch => self.on_esearch_response(response, ctx),
+            Namespace => self.on_namespace_response(response, ctx),
             _ => Verdict::Forward,
         }
     }
 
     fn on_completion(&mut self, tag: &[u8], status: Status, ctx: &mut Context<'_>) {
-        let Some(state) = self.lists.remove(tag) else {
-            return;
-        };
-        self.list_order.retain(|pending| pending != tag);
-        if status != Status::Ok {
-            return;
-        }
-        let keyword = match state.response {
-            ResponseName::Lsub => "LSUB",
-            ResponseName::Xlist => "XLIST",
-            _ => "LIST",
-        };
-        let delimiter = delimiter_field(self.rules.client_delimiter(ctx.session.server_delimiter));
-        for parent in state.parents.iter().filter(|parent| !state.seen.contains(*parent)) {
-            let name = encode_name(
-                &Name::Unicode(parent.clone()),
-                StringForm::Quoted,
-                LiteralSupport::Response,
-                ctx.session.utf8,
-            );
-            let mut line = format!("* {keyword} (\\Noselect \\HasChildren) {delimiter} ").into_bytes();
-            line.extend_from_slice(&name);
-            line.extend_from_slice(b"\r\n");
-            ctx.emit.push(line);
-        }
+        self.on_list_completion(tag, status, ctx);
     }
 }
 
@@ -190,16 +174,21 @@ impl MailboxFilter {
         message: &mut Message<'_>,
         index: usize,
         purpose: Purpose,
-        session: &SessionInfo,
+        ctx: &mut Context<'_>,
     ) -> Result<(), Reply> {
+        let session = ctx.session;
         let (raw, form) =
             string_token(message, index).ok_or_else(|| Reply::bad("Missing or invalid mailbox name argument"))?;
         let name = decode_name(&raw, session.utf8);
-        let server = match self.rules.to_server(name.as_str(), session.server_delimiter) {
-            Ok((server, _rule)) => server,
-            Err(error) => return Err(refusal(&error, purpose)),
+        let (server, rule) = match self.rules.to_server(name.as_str(), session.server_delimiter) {
+            Ok(found) => found,
+            Err(error) => {
+                ctx.note(|| format!("{} refused: {error}", show(&raw)));
+                return Err(refusal(&error, purpose));
+            }
         };
         if !in_namespace(&server, session) {
+            ctx.note(|| format!("{} refused: {server:?} is outside the server's namespaces", show(&raw)));
             return Err(match purpose {
                 Purpose::Existing => Reply::no("NONEXISTENT", "Mailbox does not exist"),
                 Purpose::New => Reply::no("CANNOT", "Mailbox name is outside the server's namespaces"),
@@ -210,160 +199,91 @@ impl MailboxFilter {
             return Ok(());
         }
         let wire = encode::encode_string(&value, form, Grammar::Astring, session.server_literals, session.utf8);
+        ctx.note(|| format!("{} -> {} ({})", show(&raw), show(&value), RuleSet::rule_label(rule)));
         message.replace(index, wire);
         Ok(())
     }
 
-    fn on_list(&mut self, command: &mut CommandView<'_>, ctx: &mut Context<'_>) -> Verdict {
+    /// Maps the server name at token `index` of a response to the client's
+    /// name. Returns the client name and the rule when it is shown, `None`
+    /// when it is hidden (then it is logged once and counted).
+    fn map_server_name(
+        &mut self,
+        message: &mut Message<'_>,
+        index: usize,
+        ctx: &mut Context<'_>,
+    ) -> Option<(String, RuleIndex)> {
         let session = ctx.session;
-        let tokens = command.message.tokens();
-
-        // Skip LIST-EXTENDED selection options: `LIST (SUBSCRIBED) "" "*"`.
-        let mut at = 0;
-        if tokens.first().is_some_and(|token| token.kind == TokenKind::ListOpen) {
-            match closing_paren(&command.message, 0) {
-                Some(close) => at = close + 1,
-                None => return Verdict::Reply(Reply::bad("Unbalanced parentheses in LIST selection options")),
-            }
-        }
-        let reference_index = at;
-        let Some((reference, _)) = string_token(&command.message, reference_index) else {
-            return Verdict::Reply(Reply::bad("Missing or invalid LIST reference name"));
-        };
-        let pattern_index = at + 1;
-        // TODO: LIST with a parenthesized list of patterns (LIST-EXTENDED) is refused.
-        let Some((pattern, pattern_form)) = string_token(&command.message, pattern_index) else {
-            return Verdict::Reply(Reply::bad(
-                "Missing or invalid LIST mailbox pattern; imapgate accepts one pattern per LIST",
-            ));
-        };
-
-        let combined = format!(
-            "{}{}",
-            decode_name(&reference, session.utf8).as_str(),
-            decode_name(&pattern, session.utf8).as_str()
-        );
-        let response = match command.name {
-            CommandName::Lsub => ResponseName::Lsub,
-            CommandName::Xlist => ResponseName::Xlist,
-            _ => ResponseName::List,
-        };
-        let returns_status = (pattern_index + 1..command.message.tokens().len())
-            .any(|index| command.message.string(index).is_some_and(|value| value.eq_ignore_ascii_case(b"STATUS")));
-        let mut state =
-            ListState { response, pattern: None, seen: HashSet::new(), parents: BTreeSet::new(), returns_status };
-
-        if combined.is_empty() {
-            // `LIST "" ""` asks for the delimiter; only the response changes.
-        } else if !combined.contains(['*', '%']) {
-            let server = match self.rules.to_server(&combined, session.server_delimiter) {
-                Ok((server, _)) => server,
-                Err(_) => return Verdict::Reply(Reply::ok("LIST completed")),
-            };
-            let wire = encode_name(&Name::Unicode(server), pattern_form, session.server_literals, session.utf8);
-            clear_reference(&mut command.message, reference_index, &reference);
-            command.message.replace(pattern_index, wire);
-        } else {
-            // TODO: translate patterns that lie inside one rule's literal prefix instead of asking for everything.
-            clear_reference(&mut command.message, reference_index, &reference);
-            command.message.replace(pattern_index, b"\"*\"".to_vec());
-            state.pattern = Some(combined);
-            ctx.hold_following = true;
-        }
-
-        let tag = command.tag.to_vec();
-        self.list_order.push_back(tag.clone());
-        self.lists.insert(tag, state);
-        Verdict::Forward
-    }
-
-    fn on_list_response(&mut self, response: &mut ResponseView<'_>, ctx: &mut Context<'_>) -> Verdict {
-        let session = ctx.session;
-        let message = &mut response.message;
-        let Some(close) = closing_paren(message, 0) else {
-            tracing::warn!(response = ?response.name, "withheld a LIST response without an attribute list");
-            return Verdict::Drop;
-        };
-        let delimiter_index = close + 1;
-        let name_index = close + 2;
-        let Some((raw, form)) = string_token(message, name_index) else {
-            tracing::warn!(response = ?response.name, "withheld a LIST response without a mailbox name");
-            return Verdict::Drop;
-        };
-
-        // The delimiter field shows the client's delimiter.
-        let client_delimiter = self.rules.client_delimiter(session.server_delimiter);
-        if message.kind(delimiter_index) != Some(&TokenKind::Nil) {
-            let field = delimiter_field(client_delimiter).into_bytes();
-            if message.string(delimiter_index).is_none_or(|value| delimiter_field_value(&value) != field) {
-                message.replace(delimiter_index, field);
-            }
-        }
-        if raw.is_empty() {
-            return Verdict::Forward;
-        }
-
+        let (raw, form) = string_token(message, index)?;
         let name = decode_name(&raw, session.utf8);
-        let Some((client, _rule)) = self.rules.to_client(name.as_str(), session.server_delimiter) else {
-            tracing::debug!(mailbox = name.as_str(), "hid a mailbox from a LIST response");
-            return Verdict::Drop;
+        let Some((client, rule)) = self.rules.to_client(name.as_str(), session.server_delimiter) else {
+            self.note_hidden(name.as_str(), ctx);
+            return None;
         };
-
-        let state = self
-            .list_order
-            .iter()
-            .find(|tag| self.lists.get(*tag).is_some_and(|state| state.response == response.name))
-            .cloned()
-            .and_then(|tag| self.lists.get_mut(&tag));
-        if let Some(state) = state {
-            if let Some(pattern) = &state.pattern
-                && !pattern::matches(pattern, &client, client_delimiter)
-            {
-                if let Some(parent) = pattern::implied_parent(pattern, &client, client_delimiter) {
-                    state.parents.insert(parent);
-                }
-                return Verdict::Drop;
-            }
-            state.seen.insert(client.clone());
-        }
-
-        let value = name.with_text(client).to_wire(session.utf8);
+        let value = name.with_text(client.clone()).to_wire(session.utf8);
         if value != raw {
+            ctx.note(|| format!("{} -> {} ({})", show(&raw), show(&value), RuleSet::rule_label(rule)));
             message.replace(
-                name_index,
+                index,
                 encode::encode_string(&value, form, Grammar::Astring, LiteralSupport::Response, session.utf8),
             );
         }
-        Verdict::Forward
+        Some((client, rule))
+    }
+
+    /// Logs a hidden server name the first time this session hides it.
+    fn note_hidden(&mut self, server: &str, ctx: &mut Context<'_>) {
+        let reason = || self.rules.hidden_reason(server, ctx.session.server_delimiter);
+        ctx.note(|| format!("{server:?} hidden: {}", reason()));
+        if self.hidden.insert(server.to_owned()) {
+            tracing::info!(
+                mailbox = server,
+                reason = reason(),
+                "hid a mailbox from the client (logged once per session)"
+            );
+            ctx.hidden_names += 1;
+        }
+    }
+
+    /// A response whose mailbox name is token `index` (QUOTAROOT, ACL,
+    /// LISTRIGHTS, MYRIGHTS): mapped, or withheld when hidden.
+    fn map_response_name(&mut self, response: &mut ResponseView<'_>, index: usize, ctx: &mut Context<'_>) -> Verdict {
+        if string_token(&response.message, index).is_none() {
+            tracing::warn!(response = ?response.name, "withheld a response without a mailbox name");
+            return Verdict::Drop;
+        }
+        match self.map_server_name(&mut response.message, index, ctx) {
+            Some(_) => Verdict::Forward,
+            None => Verdict::Drop,
+        }
     }
 
     fn on_status_response(&mut self, response: &mut ResponseView<'_>, ctx: &mut Context<'_>) -> Verdict {
         let session = ctx.session;
-        let Some((raw, form)) = string_token(&response.message, 0) else {
+        if string_token(&response.message, 0).is_none() {
             tracing::warn!("withheld a STATUS response without a mailbox name");
             return Verdict::Drop;
-        };
-        let name = decode_name(&raw, session.utf8);
-        let Some((client, _rule)) = self.rules.to_client(name.as_str(), session.server_delimiter) else {
-            tracing::debug!(mailbox = name.as_str(), "hid a mailbox from a STATUS response");
+        }
+        let Some((client, _)) = self.map_server_name(&mut response.message, 0, ctx) else {
             return Verdict::Drop;
         };
         // A widened LIST-STATUS returns STATUS data for every mailbox, so only
         // names that the client's pattern matches are kept.
         let list_status =
             self.list_order.iter().filter_map(|tag| self.lists.get(tag)).find(|state| state.returns_status);
-        if let Some(pattern) = list_status.and_then(|state| state.pattern.as_ref())
-            && !pattern::matches(pattern, &client, self.rules.client_delimiter(session.server_delimiter))
-        {
-            return Verdict::Drop;
-        }
-        let value = name.with_text(client).to_wire(session.utf8);
-        if value != raw {
-            let wire = encode::encode_string(&value, form, Grammar::Astring, LiteralSupport::Response, session.utf8);
-            response.message.replace(0, wire);
+        if let Some(patterns) = list_status.and_then(|state| state.patterns.as_ref()) {
+            let delimiter = self.rules.client_delimiter(session.server_delimiter);
+            if !patterns.iter().any(|pattern| pattern::matches(pattern, &client, delimiter)) {
+                return Verdict::Drop;
+            }
         }
         Verdict::Forward
     }
+}
+
+/// Shows wire bytes of a name in notes.
+fn show(raw: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(raw))
 }
 
 /// Returns the value and original form of string token `index`. An unquoted
@@ -453,6 +373,11 @@ fn refusal(error: &Unmappable, purpose: Purpose) -> Reply {
         ),
     }
 }
+
+mod extensions;
+mod list;
+
+use list::ListState;
 
 #[cfg(test)]
 mod tests;

@@ -53,6 +53,8 @@ pub struct RuleSet {
     client_delimiter: Option<char>,
     /// One rule per `mailbox.map` entry, in the same order.
     rules: Vec<MapRule>,
+    /// The `special_use` attribute of each rule, in the same order.
+    special_use: Vec<Option<String>>,
     hide: Vec<Regex>,
     warnings: Vec<RuleError>,
 }
@@ -97,11 +99,13 @@ impl RuleSet {
         check_delimiter("mailbox.server_delimiter", config.server_delimiter, &mut errors);
 
         let mut rules = Vec::new();
+        let mut special_use = Vec::new();
         for (index, entry) in config.map.iter().enumerate() {
             let place = format!("mailbox.map[{index}]");
             if let Some(rule) = compile_map_rule(&place, entry, config, &mut errors) {
                 rules.push(rule);
             }
+            special_use.push(check_special_use(&place, entry.special_use.as_deref(), &mut errors));
         }
 
         let mut hide = Vec::new();
@@ -117,7 +121,7 @@ impl RuleSet {
         }
         let mut warnings = overlap_warnings(&rules);
         warnings.extend(inbox_case_warnings(&rules));
-        Ok(RuleSet { client_delimiter: config.client_delimiter, rules, hide, warnings })
+        Ok(RuleSet { client_delimiter: config.client_delimiter, rules, special_use, hide, warnings })
     }
 
     /// Warnings that do not stop the config from loading (overlapping
@@ -168,6 +172,100 @@ impl RuleSet {
     /// The delimiter shown to clients for a server delimiter.
     pub fn client_delimiter(&self, server_delimiter: Option<char>) -> Option<char> {
         self.client_delimiter.or(server_delimiter)
+    }
+
+    /// The special-use attribute that rule `index` adds to LIST entries.
+    pub fn special_use(&self, index: RuleIndex) -> Option<&str> {
+        self.special_use.get(index?)?.as_deref()
+    }
+
+    /// Whether any rule adds a special-use attribute.
+    pub fn has_special_use(&self) -> bool {
+        self.special_use.iter().any(Option::is_some)
+    }
+
+    /// Names the rule for notes and logs: `mailbox.map[2]`, or the
+    /// delimiter mapping when no rule matched.
+    pub fn rule_label(index: RuleIndex) -> String {
+        match index {
+            Some(index) => format!("mailbox.map[{index}]"),
+            None => "delimiter mapping".to_owned(),
+        }
+    }
+
+    /// Explains why [`RuleSet::to_client`] returns `None` for `server`.
+    pub fn hidden_reason(&self, server: &str, server_delimiter: Option<char>) -> &'static str {
+        let normalized = normalize_inbox(server, server_delimiter);
+        if self.is_hidden(&normalized) {
+            "matches a mailbox.hide rule"
+        } else if self.client_name_of(&normalized, server_delimiter).is_none() {
+            "contains the client's hierarchy delimiter as an ordinary character"
+        } else {
+            "its client name does not map back to it"
+        }
+    }
+
+    /// Whether a map rule may produce client names that do not start with
+    /// `prefix` (nor equal it without its final delimiter). Regex rules
+    /// always may, because their output cannot be predicted.
+    pub fn maps_outside(&self, prefix: &str, client_delimiter: Option<char>) -> bool {
+        let bare = client_delimiter.and_then(|d| prefix.strip_suffix(d)).unwrap_or(prefix);
+        self.rules.iter().any(|rule| match rule {
+            MapRule::Template(t) => {
+                let literal = t.client.literal_prefix();
+                !(literal.starts_with(prefix) || literal == bare)
+            }
+            MapRule::Regex { .. } => true,
+        })
+    }
+
+    /// Translates a client LIST pattern (reference and pattern joined, with
+    /// wildcards) into a server pattern, when every client name it can
+    /// match is mapped by one template rule of the form `literal{capture}`
+    /// or `literal{/capture}`. `None` means the server must be asked for
+    /// a superset.
+    ///
+    /// The server's response still goes through [`RuleSet::to_client`] and
+    /// the client's pattern, so a name that another rule maps is never
+    /// shown wrongly; the translation only has to miss nothing.
+    pub fn server_pattern(&self, client_pattern: &str, server_delimiter: Option<char>) -> Option<String> {
+        let head = &client_pattern[..client_pattern.find(['*', '%'])?];
+        // INBOX is matched in any case, so its prefixes are left to the superset.
+        let inbox_like = head.len() >= 5 && head[..5].eq_ignore_ascii_case("INBOX")
+            || "INBOX".get(..head.len()).is_some_and(|start| start.eq_ignore_ascii_case(head));
+        if inbox_like {
+            return None;
+        }
+        let client_delimiter = self.client_delimiter(server_delimiter);
+        for rule in &self.rules {
+            let MapRule::Template(template) = rule else {
+                return None;
+            };
+            let literal = template.client.literal_prefix();
+            if let (Some((client_literal, capture)), Some((server_literal, server_capture))) =
+                (template.client.trailing_capture(), template.server.trailing_capture())
+                && head.starts_with(client_literal)
+                && (head.len() > client_literal.len() || ends_with_delimiter(client_literal, client_delimiter))
+            {
+                // NOTE: a pattern that stops right after a delimiter (`Lists/%`)
+                // also matches the name `Lists/`, which the rule does not map.
+                // It is left out because servers keep no names that end with
+                // their delimiter.
+                let mut rest = &client_pattern[client_literal.len()..];
+                if let Some(d) = capture.delimiter {
+                    rest = rest.strip_prefix(d)?;
+                }
+                let mut server = server_literal.to_owned();
+                server.extend(server_capture.delimiter);
+                server.push_str(&translate_pattern(rest, client_delimiter, server_delimiter)?);
+                return Some(server);
+            }
+            // An earlier rule that might match names starting with `head`.
+            if literal.is_empty() || literal.starts_with(head) || head.starts_with(literal) {
+                return None;
+            }
+        }
+        None
     }
 
     fn is_hidden(&self, server: &str) -> bool {
@@ -297,6 +395,42 @@ fn translate(value: &str, from: Option<char>, to: Option<char>) -> Result<String
         }
     }
     Ok(out)
+}
+
+fn ends_with_delimiter(text: &str, delimiter: Option<char>) -> bool {
+    delimiter.is_some_and(|d| text.ends_with(d))
+}
+
+/// Carries the part of a LIST pattern after a rule's literal prefix to the
+/// server's hierarchy. Returns `None` when the pattern contains the
+/// server's delimiter as an ordinary character, or when the server is flat.
+fn translate_pattern(pattern: &str, from: Option<char>, to: Option<char>) -> Option<String> {
+    if from == to {
+        return Some(pattern.to_owned());
+    }
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if Some(c) == to {
+            return None;
+        }
+        out.push(if Some(c) == from { to? } else { c });
+    }
+    Some(out)
+}
+
+/// The special-use attributes of RFC 6154.
+const SPECIAL_USE: &[&str] = &["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"];
+
+/// Checks a `special_use` value and returns it in its standard spelling.
+fn check_special_use(place: &str, value: Option<&str>, errors: &mut Vec<RuleError>) -> Option<String> {
+    let value = value?;
+    let known = SPECIAL_USE.iter().find(|known| known.eq_ignore_ascii_case(value));
+    if known.is_none() {
+        let message =
+            format!("special_use {value:?} is not a special-use attribute; use one of {}", SPECIAL_USE.join(", "));
+        errors.push(RuleError { place: format!("{place}.special_use"), message });
+    }
+    known.map(|known| (*known).to_owned())
 }
 
 /// Reports a delimiter that is not printable ASCII other than space, or that

@@ -126,6 +126,17 @@ impl Template {
         }
     }
 
+    /// Returns the literal text and the capture of a template that is
+    /// literal text followed by one capture at its end (`Archive{/rest}`);
+    /// `None` for every other shape.
+    pub fn trailing_capture(&self) -> Option<(&str, &Capture)> {
+        match self.segments.as_slice() {
+            [Segment::Literal(text), Segment::Capture(index)] => Some((text, &self.captures[*index])),
+            [Segment::Capture(index)] => Some(("", &self.captures[*index])),
+            _ => None,
+        }
+    }
+
     /// Builds sample names that this template matches: one with every
     /// optional capture empty, one with all of them present. Every
     /// captured value is `x`.

@@ -358,9 +358,11 @@ impl Relay {
         };
         let mut view = CommandView { tag: &collected.tag, name: collected.name, uid: collected.uid, message };
         let mut ctx = Context::new(&self.session);
+        ctx.record_notes = self.record_notes;
         let verdict = self.chain.on_command(&mut view, &mut ctx);
-        let hold = ctx.hold_following;
-        for line in ctx.emit {
+        let Context { emit, hold_following: hold, notes, hidden_names, .. } = ctx;
+        self.absorb(notes, hidden_names);
+        for line in emit {
             self.client_queue.extend_from_slice(&line);
         }
         match verdict {

@@ -25,7 +25,7 @@ use bytes::BytesMut;
 use imapgate_proto::classify::CommandName;
 use imapgate_proto::framer::{Frame, Framer, Peer};
 
-use crate::filter::{Chain, Reply, SessionInfo};
+use crate::filter::{Chain, Context, Reply, SessionInfo};
 
 pub use capability::strip_capabilities;
 
@@ -88,6 +88,8 @@ pub struct RelayStats {
     pub max_collected_hits: u64,
     /// Commands refused by `max_pipelined`.
     pub max_pipelined_hits: u64,
+    /// Distinct server mailbox names that filters hid from the client.
+    pub hidden_names: u64,
 }
 
 /// A command sent to the server whose tagged completion has not arrived.
@@ -144,6 +146,9 @@ pub struct Relay {
     client_queue: Vec<u8>,
     /// The server sent `* BYE`, so its closing the connection is expected.
     server_said_bye: bool,
+    /// Whether filter notes are collected into `notes`.
+    record_notes: bool,
+    notes: Vec<String>,
 }
 
 impl Relay {
@@ -164,7 +169,20 @@ impl Relay {
             hold: None,
             client_queue: Vec::new(),
             server_said_bye: false,
+            record_notes: false,
+            notes: Vec::new(),
         }
+    }
+
+    /// Makes the relay collect the notes filters record about their edits,
+    /// for [`Relay::take_notes`].
+    pub fn record_notes(&mut self) {
+        self.record_notes = true;
+    }
+
+    /// Returns the filter notes collected since the last call.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     pub fn session(&self) -> &SessionInfo {
@@ -186,18 +204,23 @@ impl Relay {
 
     /// Queues a tagged reply from imapgate itself.
     fn reply(&mut self, tag: &[u8], reply: &Reply, out: &mut Output) {
-        let mut ctx_emit = Vec::new();
-        {
-            let mut ctx = crate::filter::Context::new(&self.session);
-            self.chain.on_completion(tag, reply.status, &mut ctx);
-            ctx_emit.append(&mut ctx.emit);
-        }
+        let mut ctx = Context::new(&self.session);
+        ctx.record_notes = self.record_notes;
+        self.chain.on_completion(tag, reply.status, &mut ctx);
+        let Context { emit: ctx_emit, notes, hidden_names, .. } = ctx;
+        self.absorb(notes, hidden_names);
         for line in ctx_emit {
             self.client_queue.extend_from_slice(&line);
         }
         self.client_queue.extend_from_slice(&reply.to_line(tag));
         self.stats.answered += 1;
         self.flush_client_queue(out);
+    }
+
+    /// Takes the notes and counts of a finished hook call.
+    fn absorb(&mut self, mut notes: Vec<String>, hidden_names: u64) {
+        self.stats.hidden_names += hidden_names;
+        self.notes.append(&mut notes);
     }
 
     /// Queues an untagged line from imapgate itself.

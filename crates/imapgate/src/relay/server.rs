@@ -228,8 +228,11 @@ impl Relay {
         self.remove_pending(tag);
 
         let mut ctx = Context::new(&self.session);
+        ctx.record_notes = self.record_notes;
         self.chain.on_completion(tag, status, &mut ctx);
-        for line in ctx.emit {
+        let Context { emit, notes, hidden_names, .. } = ctx;
+        self.absorb(notes, hidden_names);
+        for line in emit {
             out.to_client.extend_from_slice(&line);
         }
         out.to_client.extend_from_slice(&strip_capabilities(&bytes).unwrap_or(bytes));
@@ -253,8 +256,11 @@ impl Relay {
         };
         let mut view = ResponseView { name, number, message };
         let mut ctx = Context::new(&self.session);
+        ctx.record_notes = self.record_notes;
         let verdict = self.chain.on_response(&mut view, &mut ctx);
-        for line in ctx.emit {
+        let Context { emit, notes, hidden_names, .. } = ctx;
+        self.absorb(notes, hidden_names);
+        for line in emit {
             out.to_client.extend_from_slice(&line);
         }
         if verdict == Verdict::Drop {

@@ -943,7 +943,7 @@ fn malformed_commands_get_bad() {
             c("A3 RENAME Sent\r\n"),
             to_client("A3 BAD Missing or invalid mailbox name argument\r\n"),
             c("A4 LIST \"\"\r\n"),
-            to_client("A4 BAD Missing or invalid LIST mailbox pattern; imapgate accepts one pattern per LIST\r\n"),
+            to_client("A4 BAD Missing or invalid LIST mailbox pattern\r\n"),
             to_server(""),
             c("A5 NOOP\r\n"),
             to_server("A5 NOOP\r\n"),
@@ -1267,3 +1267,4 @@ fn pipelined_commands_over_limit_get_no() {
         ],
     );
 }
+mod extensions;

@@ -66,6 +66,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, sta
         state.metrics.rewritten.inc_by(report.stats.rewritten);
         state.metrics.answered.inc_by(report.stats.answered);
         state.metrics.withheld.inc_by(report.stats.withheld);
+        state.metrics.hidden_names.inc_by(report.stats.hidden_names);
         tracing::info!(
             target: "imapgate::access",
             client = %peer,
@@ -77,6 +78,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, sta
             rewritten = report.stats.rewritten,
             answered = report.stats.answered,
             withheld = report.stats.withheld,
+            hidden_names = report.stats.hidden_names,
             end = report.end,
             "session ended"
         );

@@ -97,6 +97,42 @@ fn wants_only_mailbox_commands_and_responses() {
 }
 
 #[test]
+fn wants_extension_commands_and_responses() {
+    let filter = filter(RULES);
+    for name in [
+        CommandName::Xlist,
+        CommandName::GetQuotaRoot,
+        CommandName::GetAcl,
+        CommandName::SetAcl,
+        CommandName::DeleteAcl,
+        CommandName::ListRights,
+        CommandName::MyRights,
+        CommandName::GetMetadata,
+        CommandName::SetMetadata,
+        CommandName::Esearch,
+        CommandName::Notify,
+    ] {
+        assert!(filter.wants_command(name), "{name:?}");
+    }
+    // Quota roots are not mailbox names.
+    assert!(!filter.wants_command(CommandName::GetQuota));
+    assert!(!filter.wants_command(CommandName::SetQuota));
+    for name in [
+        ResponseName::Xlist,
+        ResponseName::QuotaRoot,
+        ResponseName::Acl,
+        ResponseName::ListRights,
+        ResponseName::MyRights,
+        ResponseName::Metadata,
+        ResponseName::Esearch,
+        ResponseName::Namespace,
+    ] {
+        assert!(filter.wants_response(name), "{name:?}");
+    }
+    assert!(!filter.wants_response(ResponseName::Quota));
+}
+
+#[test]
 fn unchanged_name_leaves_message_unedited() {
     let mut filter = filter(RULES);
     let session = session(Some('.'));
@@ -185,8 +221,8 @@ fn list_pattern_inside_reference_is_joined() {
     let session = session(Some('.'));
     let result = command(&mut filter, &session, b"A1 LIST \"Archive/\" \"%\"\r\n");
     assert_eq!(result.verdict, Verdict::Forward);
-    assert_eq!(String::from_utf8_lossy(&result.wire), "A1 LIST \"\" \"*\"\r\n");
-    assert!(result.hold, "a superset LIST holds the commands after it");
+    assert_eq!(String::from_utf8_lossy(&result.wire), "A1 LIST \"\" \"INBOX.Archive.%\"\r\n");
+    assert!(result.hold, "a filtered LIST holds the commands after it");
 
     let (bytes, _) = response(&mut filter, &session, b"* LIST () \".\" INBOX.Archive.2024\r\n");
     assert_eq!(bytes.as_deref(), Some(&b"* LIST () \"/\" Archive/2024\r\n"[..]));

@@ -621,3 +621,85 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn special_use_is_validated_and_normalized() {
+    let set = rules(
+        "[[map]]\nclient = \"Sent\"\nserver = \"Sent Items\"\nspecial_use = '\\sent'\n[[map]]\nclient = \"a\"\nserver = \"b\"\n",
+    );
+    assert_eq!(set.special_use(Some(0)), Some("\\Sent"));
+    assert_eq!(set.special_use(Some(1)), None);
+    assert_eq!(set.special_use(None), None);
+    assert!(set.has_special_use());
+
+    let problems = errors("[[map]]\nclient = \"Sent\"\nserver = \"Sent Items\"\nspecial_use = 'Sent'\n");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].place, "mailbox.map[0].special_use");
+    assert!(problems[0].message.contains("\\Sent, \\Trash"), "{}", problems[0].message);
+}
+
+#[test]
+fn server_pattern_inside_one_rule() {
+    let set = rules(
+        r#"
+client_delimiter = "/"
+[[map]]
+client = "Sent"
+server = "INBOX.Sent Items"
+[[map]]
+client = "Archive{/rest}"
+server = "INBOX.Archive{.rest}"
+[[map]]
+client = "Lists/{list}"
+server = "INBOX.ML.{list}"
+"#,
+    );
+    let dot = Some('.');
+    let cases: &[(&str, Option<&str>)] = &[
+        ("Archive/%", Some("INBOX.Archive.%")),
+        ("Archive/*", Some("INBOX.Archive.*")),
+        ("Archive/2024/%", Some("INBOX.Archive.2024.%")),
+        ("Lists/%", Some("INBOX.ML.%")),
+        ("Lists/rust*", Some("INBOX.ML.rust*")),
+        // Names that other rules or the delimiter mapping produce.
+        ("Archive*", None),
+        ("Arch%", None),
+        ("Lists*", None),
+        ("*", None),
+        ("%/x", None),
+        ("Se*", None),
+        ("inbox/%", None),
+        ("IN*", None),
+        // The server's delimiter as an ordinary character.
+        ("Archive/a.b*", None),
+        ("Other/%", None),
+    ];
+    for (pattern, expected) in cases {
+        assert_eq!(set.server_pattern(pattern, dot).as_deref(), *expected, "{pattern}");
+    }
+}
+
+#[test]
+fn server_pattern_stops_at_regex_rules() {
+    let set = rules(
+        r#"
+client_delimiter = "/"
+[[map]]
+to_server = { match = '^Old/(.*)$', replace = 'INBOX.Legacy.$1' }
+to_client = { match = '^INBOX\.Legacy\.(.*)$', replace = 'Old/$1' }
+[[map]]
+client = "Archive{/rest}"
+server = "INBOX.Archive{.rest}"
+"#,
+    );
+    assert_eq!(set.server_pattern("Archive/%", Some('.')), None);
+}
+
+#[test]
+fn maps_outside_prefix() {
+    let set = rules(EXAMPLE);
+    assert!(set.maps_outside("INBOX/", Some('/')));
+    let nested = rules("client_delimiter = \"/\"\n[[map]]\nclient = \"INBOX/Sent\"\nserver = \"INBOX.Sent Items\"\n");
+    assert!(!nested.maps_outside("INBOX/", Some('/')));
+    assert!(nested.maps_outside("Other/", Some('/')));
+}
