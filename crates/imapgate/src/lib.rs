@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod auth_http;
 pub mod config;
 pub mod filter;
 pub mod mailbox;
