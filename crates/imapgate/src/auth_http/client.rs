@@ -57,11 +57,14 @@ pub async fn authenticate(config: &AuthHttpConfig, request: &AuthRequest) -> Res
     tracing::debug!(url, user = %request.user, attempt = request.attempt, "auth_http request sent");
 
     // Read until the headers end; the body and the rest of the stream are ignored.
-    let reply = timeout_at(deadline, read_head(&mut stream, url)).await.map_err(|_| timed_out("reading the reply"))??;
+    let reply =
+        timeout_at(deadline, read_head(&mut stream, url)).await.map_err(|_| timed_out("reading the reply"))??;
     drop(stream);
     let decision = match parse_head(&reply) {
         Head::Complete(headers) => decide(&headers, request, &config.profile_header, config.resolve_hostnames),
-        Head::Invalid(reason) => Decision::Reply(AuthReply::TemporaryFailure { reason }),
+        Head::Invalid(reason) => {
+            Decision::Reply(AuthReply::TemporaryFailure { reason: format!("invalid reply headers: {reason}") })
+        }
         Head::Incomplete => return Err(AuthHttpError::Truncated { url: url.to_string() }),
     };
 

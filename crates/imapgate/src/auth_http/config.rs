@@ -177,7 +177,8 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses `http://host[:port][/path]`.
     pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let scheme_end = url.find("://").ok_or_else(|| format!("invalid URL {url:?}: expected http://host:port/path"))?;
+        let scheme_end =
+            url.find("://").ok_or_else(|| format!("invalid URL {url:?}: expected http://host:port/path"))?;
         if !url[..scheme_end].eq_ignore_ascii_case("http") {
             return Err(format!("unsupported scheme in {url:?}: only http:// is supported, as in nginx"));
         }
@@ -190,7 +191,9 @@ impl Endpoint {
             return Err(format!("invalid URL {url:?}: the path contains a space or a control character"));
         }
         if authority.contains(['@', '?', '#']) {
-            return Err(format!("invalid URL {url:?}: expected http://host:port/path without user, query or fragment before the path"));
+            return Err(format!(
+                "invalid URL {url:?}: expected http://host:port/path without user, query or fragment before the path"
+            ));
         }
         let (host, port) = split_host_port(authority).map_err(|reason| format!("invalid URL {url:?}: {reason}"))?;
         Ok(Endpoint { host: host.to_string(), port, path: path.to_string() })

@@ -97,22 +97,24 @@ fn skip_status_line(reply: &[u8]) -> Result<Option<usize>, String> {
     Ok(Some(end + 1))
 }
 
+/// Splits one header line. An error message shows at most the name part of
+/// the line, because a value may be a password.
 fn parse_header_line(line: &[u8]) -> Result<Header<'_>, String> {
-    let shown = || String::from_utf8_lossy(line).into_owned();
-    if line.contains(&b'\r') {
-        return Err(format!("header line {:?} contains a CR that does not end it", shown()));
-    }
-    if !line[0].is_ascii_alphanumeric() {
-        return Err(format!("header line {:?} does not start with a letter or digit", shown()));
-    }
-
     let name_end = line.iter().position(|&byte| !(byte.is_ascii_alphanumeric() || byte == b'-')).unwrap_or(line.len());
     let name = &line[..name_end];
+    let name_text = String::from_utf8_lossy(name);
+
+    if !line[0].is_ascii_alphanumeric() {
+        return Err("a header line does not start with a letter or digit".to_string());
+    }
+    if line.contains(&b'\r') {
+        return Err(format!("header {name_text:?} contains a CR that does not end its line"));
+    }
     let rest = &line[name_end..];
     let value = match rest.split_first() {
         None => &rest[..0],
         Some((b':', value)) => trim_spaces(value),
-        Some(_) => return Err(format!("invalid character in the name of header line {:?}", shown())),
+        Some(_) => return Err(format!("header name {name_text:?} is followed by an invalid character")),
     };
     Ok(Header { name, value })
 }
@@ -190,7 +192,12 @@ fn parse_decimal(text: &[u8]) -> Option<u64> {
 
 /// Applies nginx's order of checks to the reply headers: an error status
 /// first, then `WAIT`, then the route.
-pub fn decide(headers: &[Header<'_>], request: &AuthRequest, profile_header: &str, resolve_hostnames: bool) -> Decision {
+pub fn decide(
+    headers: &[Header<'_>],
+    request: &AuthRequest,
+    profile_header: &str,
+    resolve_hostnames: bool,
+) -> Decision {
     let fields = Fields::collect(headers, profile_header);
     let failure = |reason: String| Decision::Reply(AuthReply::TemporaryFailure { reason });
 

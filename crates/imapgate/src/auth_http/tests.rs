@@ -201,9 +201,9 @@ fn request_host_header_has_no_port() {
 #[test]
 fn request_debug_hides_password() {
     let request = plain_request("alice", b"hunter2");
-    let shown = format!("{request:?}");
-    assert!(!shown.contains("hunter2"), "{shown}");
-    assert!(shown.contains("alice"), "{shown}");
+    let debug_text = format!("{request:?}");
+    assert!(!debug_text.contains("hunter2"), "{debug_text}");
+    assert!(debug_text.contains("alice"), "{debug_text}");
 }
 
 // Configuration
@@ -308,7 +308,9 @@ fn endpoint_rejects_bad_urls() {
 
 #[test]
 fn head_ignores_status_code() {
-    let reply = reply_of("HTTP/1.0 500 Internal Server Error\r\nAuth-Status: OK\r\nAuth-Server: 10.0.0.5\r\nAuth-Port: 143\r\n\r\nbody");
+    let reply = reply_of(
+        "HTTP/1.0 500 Internal Server Error\r\nAuth-Status: OK\r\nAuth-Server: 10.0.0.5\r\nAuth-Port: 143\r\n\r\nbody",
+    );
     assert!(matches!(reply, AuthReply::Route { address, .. } if address == "10.0.0.5:143".parse().unwrap()));
 }
 
@@ -320,7 +322,8 @@ fn head_without_status_line() {
 
 #[test]
 fn head_parses_names_and_values() {
-    let Head::Complete(headers) = parse_head(b"HTTP/1.1 200 OK\r\nX-A:   spaced  value  \r\nX-Empty:\r\nNoColon\r\nX-Tab:\tv\r\n\r\n")
+    let Head::Complete(headers) =
+        parse_head(b"HTTP/1.1 200 OK\r\nX-A:   spaced  value  \r\nX-Empty:\r\nNoColon\r\nX-Tab:\tv\r\n\r\n")
     else {
         panic!("head not complete");
     };
@@ -419,7 +422,9 @@ fn reply_refusal_with_wait() {
 
 #[test]
 fn reply_refusal_without_usable_wait_closes() {
-    for wait_header in ["", "Auth-Wait: 0\r\n", "Auth-Wait: soon\r\n", "Auth-Wait: -3\r\n", "Auth-Wait: 99999999999999999999\r\n"] {
+    for wait_header in
+        ["", "Auth-Wait: 0\r\n", "Auth-Wait: soon\r\n", "Auth-Wait: -3\r\n", "Auth-Wait: 99999999999999999999\r\n"]
+    {
         let reply = reply_of(&format!("HTTP/1.0 200 OK\r\nAuth-Status: Go away\r\n{wait_header}\r\n"));
         let AuthReply::Refused { message, wait } = reply else { panic!("expected a refusal") };
         assert_eq!(message, "Go away");
@@ -480,8 +485,9 @@ fn reply_without_status_routes() {
 #[test]
 fn reply_invalid_port_is_temporary_failure() {
     for port in ["imap", "0", "65536", "+143", " 1 43", "14 3"] {
-        let reason =
-            failure_reason(&format!("HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nAuth-Server: 10.0.0.1\r\nAuth-Port: {port}\r\n\r\n"));
+        let reason = failure_reason(&format!(
+            "HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nAuth-Server: 10.0.0.1\r\nAuth-Port: {port}\r\n\r\n"
+        ));
         assert!(reason.contains("invalid Auth-Port"), "{port:?}: {reason}");
     }
 }
@@ -546,6 +552,15 @@ fn reply_cram_md5_needs_password() {
 #[test]
 fn reply_debug_hides_password() {
     let reply = reply_of("Auth-Server: 10.0.0.1\r\nAuth-Port: 143\r\nAuth-Pass: s3cr3t-value\r\n\r\n");
-    let shown = format!("{reply:?}");
-    assert!(!shown.contains("s3cr3t-value"), "{shown}");
+    let debug_text = format!("{reply:?}");
+    assert!(!debug_text.contains("s3cr3t-value"), "{debug_text}");
+}
+
+#[test]
+fn head_error_hides_header_value() {
+    let Head::Invalid(reason) = parse_head(b"HTTP/1.0 200 OK\r\nAuth-Pass: sec\rret\r\n\r\n") else {
+        panic!("a CR inside a value was accepted");
+    };
+    assert!(reason.contains("Auth-Pass"), "{reason}");
+    assert!(!reason.contains("sec"), "{reason}");
 }
