@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod auth_http;
 pub mod config;
 pub mod error;
 pub mod explain;
