@@ -73,10 +73,10 @@ pub async fn run(shared: Arc<Shared>, config_path: PathBuf) -> std::io::Result<(
 
     let sessions = Arc::new(tokio::sync::Mutex::new(JoinSet::new()));
     let mut accept_loops = JoinSet::new();
-    for listener in listeners {
+    for (listener, listen) in listeners.into_iter().zip(shared.config.listen.iter().cloned()) {
         let address = listener.local_addr()?;
         let span = tracing::info_span!("listener", listen.addr = %address);
-        accept_loops.spawn(accept_loop(listener, state.clone(), sessions.clone()).instrument(span));
+        accept_loops.spawn(accept_loop(listener, listen, state.clone(), sessions.clone()).instrument(span));
     }
 
     wait_for_shutdown(&state, &config_path).await;
@@ -102,7 +102,12 @@ async fn drain(state: &State, sessions: &tokio::sync::Mutex<JoinSet<()>>) {
     tracing::info!("all sessions ended");
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, sessions: Arc<tokio::sync::Mutex<JoinSet<()>>>) {
+async fn accept_loop(
+    listener: TcpListener,
+    listen: crate::config::ListenConfig,
+    state: Arc<State>,
+    sessions: Arc<tokio::sync::Mutex<JoinSet<()>>>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -111,11 +116,12 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, sessions: Arc<tok
                 match state.admission.admit(peer.ip(), &limits) {
                     Ok(slot) => {
                         let state = state.clone();
+                        let listen = listen.clone();
                         let mut sessions = sessions.lock().await;
                         // Ended sessions are collected here so the set stays small.
                         while sessions.try_join_next().is_some() {}
                         sessions.spawn(async move {
-                            session::serve(stream, peer, shared, state).await;
+                            session::serve(stream, peer, listen, shared, state).await;
                             drop(slot);
                         });
                     }

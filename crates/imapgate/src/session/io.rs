@@ -4,8 +4,8 @@
 use bytes::{Buf, BytesMut};
 use imapgate_proto::framer::{Frame, Framer, Peer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use super::stream::Stream;
 use crate::trace::{Direction, SessionTrace};
 
 /// Read chunk size; also the framer's threshold for splitting long lines.
@@ -13,7 +13,7 @@ const CHUNK: usize = 8 * 1024;
 
 /// A stream with its read buffer and framer.
 pub struct FramedStream {
-    pub stream: TcpStream,
+    pub stream: Stream,
     /// Bytes read but not yet framed into a returned message.
     pub buf: BytesMut,
     framer: Framer,
@@ -34,7 +34,7 @@ pub enum Read {
 }
 
 impl FramedStream {
-    pub fn new(stream: TcpStream, peer: Peer) -> Self {
+    pub fn new(stream: Stream, peer: Peer) -> Self {
         FramedStream { stream, buf: BytesMut::with_capacity(1024), framer: Framer::new(peer, CHUNK), peer, trace: None }
     }
 
@@ -114,7 +114,17 @@ impl FramedStream {
             let direction = if self.peer == Peer::Client { Direction::ToClient } else { Direction::ToServer };
             trace.record(direction, bytes);
         }
-        self.stream.write_all(bytes).await
+        self.stream.write_all(bytes).await?;
+        // TLS keeps written bytes in its own buffer until flushed.
+        self.stream.flush().await
+    }
+
+    /// Drops buffered input and restarts framing, for a new TLS layer: a
+    /// peer's bytes sent before the handshake must not be read after it.
+    pub fn restart(&mut self, stream: Stream) {
+        self.stream = stream;
+        self.buf.clear();
+        self.framer = Framer::new(self.peer, CHUNK);
     }
 
     /// Whether the framer is between messages (no literal or line pending).

@@ -16,14 +16,16 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
-use crate::config::Config;
+use crate::config::{Config, ListenConfig};
 use crate::error::{Blame, SessionError};
 use crate::filter::{ChainFactory, DelimiterSource, SessionInfo};
 use crate::relay::{Relay, RelayLimits, strip_capabilities};
 use crate::server::State;
+use crate::tls::ListenTls;
 use io::FramedStream;
 use preauth::{Authenticated, Outcome};
 use pump::{End, Traffic};
+use stream::Stream;
 use upstream::Upstream;
 
 /// What every session of a listener shares.
@@ -32,6 +34,12 @@ pub struct Shared {
     pub chain: ChainFactory,
     /// The open trace file, when `[trace]` is configured.
     pub trace: Option<Arc<crate::trace::TraceSink>>,
+    /// Client TLS, when `[tls]` is configured.
+    pub acceptor: Option<tokio_rustls::TlsAcceptor>,
+    /// Upstream TLS, when the upstream uses it.
+    pub connector: Option<tokio_rustls::TlsConnector>,
+    /// Name the upstream's certificate must carry.
+    pub server_name: Option<rustls_pki_types::ServerName<'static>>,
 }
 
 impl Shared {
@@ -43,12 +51,25 @@ impl Shared {
             })?),
             None => None,
         };
-        Ok(Shared { config: loaded.config, chain: loaded.chain, trace })
+        let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+        let acceptor = loaded.config.tls.as_ref().map(crate::tls::acceptor).transpose().map_err(invalid)?;
+        let upstream = loaded.config.upstream.as_ref().expect("validated config has an upstream");
+        let (connector, server_name) = if upstream.tls == crate::tls::UpstreamTls::None {
+            (None, None)
+        } else {
+            if !upstream.verify {
+                tracing::warn!(upstream = %upstream.address, "the upstream's TLS certificate is not verified (upstream.verify = false)");
+            }
+            let connector = crate::tls::connector(&upstream.trust()).map_err(invalid)?;
+            let name = crate::tls::server_name(&upstream.address, upstream.server_name.as_deref()).map_err(invalid)?;
+            (Some(connector), Some(name))
+        };
+        Ok(Shared { config: loaded.config, chain: loaded.chain, trace, acceptor, connector, server_name })
     }
 }
 
 /// Serves one client connection to its end, then writes the access-log line.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, state: Arc<State>) {
+pub async fn serve(stream: TcpStream, peer: SocketAddr, listen: ListenConfig, shared: Arc<Shared>, state: Arc<State>) {
     let span = tracing::info_span!(
         "session",
         client.addr = %peer,
@@ -59,7 +80,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, sta
         let started = Instant::now();
         tracing::debug!("session started");
         state.metrics.sessions_active.inc();
-        let report = run(stream, peer, &shared, &state).await;
+        let report = run(stream, peer, &listen, &shared, &state).await;
         state.metrics.sessions_active.dec();
         state.metrics.session_ended(report.end);
         state.metrics.commands.inc_by(report.stats.commands);
@@ -97,20 +118,29 @@ struct Report {
     end: &'static str,
 }
 
-async fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared, state: &State) -> Report {
+async fn run(stream: TcpStream, peer: SocketAddr, listen: &ListenConfig, shared: &Shared, state: &State) -> Report {
     let mut report = Report::default();
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "could not set TCP_NODELAY on the client socket");
     }
-    let mut client = FramedStream::new(stream, Peer::Client);
+    let listener = preauth::Listener {
+        config: listen,
+        acceptor: if listen.tls == ListenTls::None { None } else { shared.acceptor.as_ref() },
+    };
+    let mut client = FramedStream::new(Stream::Plain(stream), Peer::Client);
     client.trace = shared.trace.as_ref().and_then(|sink| sink.for_address(peer));
     let mut shutdown = state.shutdown.clone();
 
-    // Pre-auth, under its timeout, ended early by a shutdown.
-    let greeting = format!("* OK [CAPABILITY {}] imapgate ready\r\n", preauth::CAPABILITIES);
+    // Pre-auth (with the TLS handshake of an implicit-TLS listener), under
+    // its timeout, ended early by a shutdown.
     let preauth = async {
+        if listen.tls == ListenTls::Implicit {
+            let acceptor = listener.acceptor.expect("validated config has [tls] for TLS listeners");
+            preauth::start_tls(&mut client, acceptor).await?;
+        }
+        let greeting = format!("* OK [CAPABILITY {}] imapgate ready\r\n", listener.capabilities(&client));
         client.write_all(greeting.as_bytes()).await?;
-        preauth::run(&mut client, peer, &shared.config, state).await
+        preauth::run(&mut client, peer, &listener, shared, state).await
     };
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(shared.config.timeouts.preauth(), preauth) => outcome,

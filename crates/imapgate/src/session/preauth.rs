@@ -6,15 +6,48 @@ use base64::Engine;
 use imapgate_proto::classify::{self, CommandName};
 use imapgate_proto::scan::{self, TokenKind};
 
+use super::Shared;
 use super::io::{FramedStream, Read};
 use super::secret::{Credentials, Secret};
-use super::upstream::{self, LoginOutcome, Upstream};
-use crate::config::Config;
+use super::upstream::{self, LoginOutcome, Target, Upstream};
+use crate::config::ListenConfig;
 use crate::error::{Blame, SessionError};
 use crate::server::State;
+use crate::tls::ListenTls;
+use tokio_rustls::TlsAcceptor;
 
-/// Capabilities imapgate announces before login.
-pub const CAPABILITIES: &str = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN";
+/// What the pre-auth state needs to know about its listener.
+pub struct Listener<'a> {
+    pub config: &'a ListenConfig,
+    /// Present when the listener uses TLS.
+    pub acceptor: Option<&'a TlsAcceptor>,
+}
+
+impl Listener<'_> {
+    /// STARTTLS is offered: the listener has it and TLS is not on yet.
+    fn offers_starttls(&self, client: &FramedStream) -> bool {
+        self.config.tls == ListenTls::Starttls && !client.stream.is_tls()
+    }
+
+    /// Logins are refused until TLS is on.
+    fn login_disabled(&self, client: &FramedStream) -> bool {
+        self.config.login_requires_tls && !client.stream.is_tls()
+    }
+
+    /// Capabilities imapgate announces before login, for the TLS state.
+    pub fn capabilities(&self, client: &FramedStream) -> String {
+        let mut list = String::from("IMAP4rev1 SASL-IR LITERAL+ ID");
+        if self.offers_starttls(client) {
+            list.push_str(" STARTTLS");
+        }
+        if self.login_disabled(client) {
+            list.push_str(" LOGINDISABLED");
+        } else {
+            list.push_str(" AUTH=PLAIN");
+        }
+        list
+    }
+}
 
 /// A successful upstream login.
 pub struct Authenticated {
@@ -36,7 +69,12 @@ pub enum Outcome {
 /// What one pre-auth command asks for.
 enum Step {
     Reply(Vec<u8>),
-    Login { tag: Vec<u8>, credentials: Credentials },
+    /// Answer OK with this tag, then run the TLS handshake.
+    StartTls(Vec<u8>),
+    Login {
+        tag: Vec<u8>,
+        credentials: Credentials,
+    },
     Logout(Vec<u8>),
 }
 
@@ -44,9 +82,11 @@ enum Step {
 pub async fn run(
     client: &mut FramedStream,
     peer: std::net::SocketAddr,
-    config: &Config,
+    listener: &Listener<'_>,
+    shared: &Shared,
     state: &State,
 ) -> std::io::Result<Outcome> {
+    let config = &shared.config;
     loop {
         let message = match client.read_message(config.limits.max_line + config.limits.max_preauth_literal).await? {
             Read::Closed => return Ok(Outcome::Closed),
@@ -66,8 +106,15 @@ pub async fn run(
             Read::Message(message) => message,
         };
 
-        match step(&message, client).await? {
+        match step(&message, client, listener).await? {
             Step::Reply(reply) => client.write_all(&reply).await?,
+            Step::StartTls(tag) => {
+                let mut reply = tag;
+                reply.extend_from_slice(b" OK Begin TLS negotiation now\r\n");
+                client.write_all(&reply).await?;
+                let acceptor = listener.acceptor.expect("STARTTLS is offered only with an acceptor");
+                start_tls(client, acceptor).await?;
+            }
             Step::Logout(tag) => {
                 let mut reply = b"* BYE Logging out\r\n".to_vec();
                 reply.extend_from_slice(&tag);
@@ -75,7 +122,7 @@ pub async fn run(
                 client.write_all(&reply).await?;
                 return Ok(Outcome::Closed);
             }
-            Step::Login { tag, credentials } => match try_login(client, config, state, &tag, credentials).await? {
+            Step::Login { tag, credentials } => match try_login(client, shared, state, &tag, credentials).await? {
                 Login::Succeeded(authenticated) => {
                     state.admission.login_succeeded(peer.ip());
                     return Ok(Outcome::Authenticated(authenticated));
@@ -103,7 +150,7 @@ pub async fn run(
 }
 
 /// Interprets one whole pre-auth command.
-async fn step(message: &[u8], client: &mut FramedStream) -> std::io::Result<Step> {
+async fn step(message: &[u8], client: &mut FramedStream, listener: &Listener<'_>) -> std::io::Result<Step> {
     let head = match classify::classify_command(message) {
         Ok(head) => head,
         Err(error) => {
@@ -122,7 +169,7 @@ async fn step(message: &[u8], client: &mut FramedStream) -> std::io::Result<Step
 
     Ok(match head.name {
         CommandName::Capability => {
-            let mut line = format!("* CAPABILITY {CAPABILITIES}\r\n").into_bytes();
+            let mut line = format!("* CAPABILITY {}\r\n", listener.capabilities(client)).into_bytes();
             let Step::Reply(done) = reply("OK CAPABILITY completed") else { unreachable!() };
             line.extend_from_slice(&done);
             Step::Reply(line)
@@ -136,6 +183,11 @@ async fn step(message: &[u8], client: &mut FramedStream) -> std::io::Result<Step
             Step::Reply(line)
         }
         CommandName::Logout => Step::Logout(tag.clone()),
+        CommandName::Login | CommandName::Authenticate if listener.login_disabled(client) => {
+            tracing::info!("rejected a login before TLS");
+            reply("NO [PRIVACYREQUIRED] Log in after STARTTLS; plaintext login is disabled")
+        }
+        CommandName::StartTls if listener.offers_starttls(client) => Step::StartTls(tag.clone()),
         CommandName::Login => match login_arguments(message, head.args_at) {
             Some(credentials) => Step::Login { tag: tag.clone(), credentials },
             None => {
@@ -144,6 +196,7 @@ async fn step(message: &[u8], client: &mut FramedStream) -> std::io::Result<Step
             }
         },
         CommandName::Authenticate => authenticate(message, head.args_at, &tag, client).await?,
+        CommandName::StartTls if client.stream.is_tls() => reply("BAD TLS is already active"),
         CommandName::StartTls => reply("BAD STARTTLS is not available on this listener"),
         _ => {
             tracing::debug!(command = ?head.name, "rejected a command before login");
@@ -228,18 +281,27 @@ enum Login {
 /// upstream leaves the session in pre-auth.
 async fn try_login(
     client: &mut FramedStream,
-    config: &Config,
+    shared: &Shared,
     state: &State,
     tag: &[u8],
     credentials: Credentials,
 ) -> std::io::Result<Login> {
-    let address = &config.upstream.as_ref().expect("validated config has an upstream").address;
+    let config = &shared.config;
+    let upstream_config = config.upstream.as_ref().expect("validated config has an upstream");
+    let address = &upstream_config.address;
     let span = tracing::Span::current();
     span.record("upstream.addr", address.as_str());
+    let target = Target {
+        address,
+        tls: upstream_config.tls,
+        connector: shared.connector.as_ref(),
+        server_name: shared.server_name.clone(),
+        preamble: None,
+    };
 
     let result = async {
         let started = std::time::Instant::now();
-        let mut upstream = upstream::connect(address, config.timeouts.upstream_connect()).await?;
+        let mut upstream = upstream::connect(&target, config.timeouts.upstream_connect()).await?;
         state.metrics.upstream_connect_seconds.observe(started.elapsed().as_secs_f64());
         let login = upstream.login(tag, &credentials);
         let outcome = tokio::time::timeout(config.timeouts.upstream_login(), login).await.map_err(|_| {
@@ -277,4 +339,21 @@ async fn try_login(
             Ok(Login::Unavailable)
         }
     }
+}
+
+/// Runs the TLS handshake after STARTTLS. Bytes the client sent after
+/// STARTTLS and before the handshake are discarded, as RFC 3501 section
+/// 6.2.1 requires of the server.
+pub async fn start_tls(client: &mut FramedStream, acceptor: &TlsAcceptor) -> std::io::Result<()> {
+    let tcp = client.stream.take_plain().ok_or_else(|| std::io::Error::other("TLS is already active"))?;
+    if !client.buf.is_empty() {
+        tracing::warn!(bytes = client.buf.len(), "discarded bytes pipelined after STARTTLS");
+    }
+    let tls = acceptor.accept(tcp).await.map_err(|error| {
+        tracing::info!(%error, "TLS handshake with the client failed");
+        error
+    })?;
+    client.restart(super::stream::Stream::ServerTls(Box::new(tls)));
+    tracing::debug!("TLS started");
+    Ok(())
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::stream::Stream;
 use crate::error::{Blame, SessionError};
 use crate::metrics::{DirectionLabels, Metrics};
 use crate::relay::{Output, Relay, RelayError};
@@ -64,16 +64,16 @@ pub struct Options {
 /// Relays until either side closes or fails. `client_buf` holds client
 /// bytes read before relaying began (commands pipelined after LOGIN).
 pub async fn run(
-    client: &mut TcpStream,
+    client: &mut Stream,
     mut client_buf: BytesMut,
-    server: &mut TcpStream,
+    server: &mut Stream,
     mut server_buf: BytesMut,
     relay: &mut Relay,
     traffic: &mut Traffic,
     mut options: Options,
 ) -> End {
-    let (mut client_read, mut client_write) = client.split();
-    let (mut server_read, mut server_write) = server.split();
+    let (mut client_read, mut client_write) = tokio::io::split(client);
+    let (mut server_read, mut server_write) = tokio::io::split(server);
     let mut out = Output::default();
     let mut client_open = true;
     let mut server_open = true;
@@ -108,7 +108,11 @@ pub async fn run(
             if !relay.server_said_bye() && relay.server_at_boundary() {
                 tracing::warn!("the server closed the connection without BYE");
                 let error = SessionError::new(Blame::Upstream, "The mail server closed the connection");
-                let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(&error.answer(None))).await;
+                let bye = async {
+                    client_write.write_all(&error.answer(None)).await?;
+                    client_write.flush().await
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(5), bye).await;
                 return End::ServerLost;
             }
             return End::ServerClosed;
@@ -150,7 +154,7 @@ pub async fn run(
                 }
                 Err(error) => return End::Io(error),
             },
-            written = client_write.write(&out.to_client), if !out.to_client.is_empty() => match written {
+            written = write_and_flush(&mut client_write, &out.to_client), if !out.to_client.is_empty() => match written {
                 Ok(count) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::ToClient, &out.to_client[..count]);
@@ -159,7 +163,7 @@ pub async fn run(
                 }
                 Err(error) => return End::Io(error),
             },
-            written = server_write.write(&out.to_server), if !out.to_server.is_empty() => match written {
+            written = write_and_flush(&mut server_write, &out.to_server), if !out.to_server.is_empty() => match written {
                 Ok(count) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::ToServer, &out.to_server[..count]);
@@ -174,7 +178,11 @@ pub async fn run(
                     idle_timer.as_mut().reset(Instant::now() + options.idle);
                 } else {
                     relay.send_untagged(b"* BYE Autologout; idle for too long\r\n", &mut out);
-                    let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(&out.to_client)).await;
+                    let bye = async {
+                        client_write.write_all(&out.to_client).await?;
+                        client_write.flush().await
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(5), bye).await;
                     return End::IdleTimeout;
                 }
             }
@@ -184,6 +192,16 @@ pub async fn run(
         }
         release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
     }
+}
+
+/// Writes what the socket takes of `buf`; when that is all of it, flushes,
+/// since TLS holds written bytes until flushed (plain TCP flushes as a no-op).
+async fn write_and_flush(writer: &mut tokio::io::WriteHalf<&mut Stream>, buf: &[u8]) -> std::io::Result<usize> {
+    let count = writer.write(buf).await?;
+    if count == buf.len() {
+        writer.flush().await?;
+    }
+    Ok(count)
 }
 
 /// Gives back the memory of large buffers once they are empty, so an idle
@@ -197,11 +215,12 @@ fn release_idle_buffers(client_buf: &mut BytesMut, server_buf: &mut BytesMut, ou
 }
 
 /// Sends what is pending to the client, then `* BYE` with the reason.
-async fn fault(error: RelayError, out: &mut Output, client: &mut tokio::net::tcp::WriteHalf<'_>) -> End {
+async fn fault(error: RelayError, out: &mut Output, client: &mut tokio::io::WriteHalf<&mut Stream>) -> End {
     let text = error.to_session_error().answer(None);
     let send = async {
         client.write_all(&out.to_client).await?;
-        client.write_all(&text).await
+        client.write_all(&text).await?;
+        client.flush().await
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send).await;
     End::Fault(error)

@@ -8,10 +8,15 @@ use imapgate_proto::classify::{self, ResponseHead, ResponseName, Status};
 use imapgate_proto::encode::{self, Grammar, LiteralSupport};
 use imapgate_proto::framer::Peer;
 use imapgate_proto::scan::{self, StringForm, TokenKind};
+use rustls_pki_types::ServerName;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use super::io::{FramedStream, Read};
 use super::secret::Credentials;
+use super::stream::Stream;
+use crate::tls::UpstreamTls;
 
 /// Largest response imapgate reads from the server before relaying starts.
 const MAX_RESPONSE: usize = 256 * 1024;
@@ -21,6 +26,7 @@ const MAX_RESPONSE: usize = 256 * 1024;
 const CAPABILITY_TAG: &str = "imapgate.capability";
 const DELIMITER_TAG: &str = "imapgate.delimiter";
 const NAMESPACE_TAG: &str = "imapgate.namespace";
+const STARTTLS_TAG: &str = "imapgate.starttls";
 
 /// Why the upstream could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +39,8 @@ pub enum UpstreamError {
     Io(#[from] std::io::Error),
     #[error("upstream closed the connection")]
     Closed,
+    #[error("TLS with upstream {address} failed: {message}")]
+    Tls { address: String, message: String },
     #[error("upstream sent an unexpected response: {0}")]
     Protocol(String),
 }
@@ -53,35 +61,94 @@ pub enum LoginOutcome {
     Refused { reply: Vec<u8> },
 }
 
-/// Connects to `address` and reads the greeting and capabilities.
-pub async fn connect(address: &str, timeout: Duration) -> Result<Upstream, UpstreamError> {
-    let connecting = TcpStream::connect(address);
-    let stream = match tokio::time::timeout(timeout, connecting).await {
-        Err(_) => {
-            return Err(UpstreamError::ConnectTimeout { address: address.to_string(), seconds: timeout.as_secs() });
-        }
+/// How to reach the upstream.
+pub struct Target<'a> {
+    /// `host:port`.
+    pub address: &'a str,
+    pub tls: UpstreamTls,
+    /// Required unless `tls` is `None`.
+    pub connector: Option<&'a TlsConnector>,
+    /// Name checked in the server's certificate and sent as SNI.
+    pub server_name: Option<ServerName<'static>>,
+    /// Bytes sent before anything else (a PROXY protocol header).
+    pub preamble: Option<Vec<u8>>,
+}
+
+/// Connects to the target (TLS as configured) and reads the greeting and
+/// capabilities.
+pub async fn connect(target: &Target<'_>, timeout: Duration) -> Result<Upstream, UpstreamError> {
+    let address = target.address;
+    let timed_out = || UpstreamError::ConnectTimeout { address: address.to_string(), seconds: timeout.as_secs() };
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+        Err(_) => return Err(timed_out()),
         Ok(Err(source)) => return Err(UpstreamError::Connect { address: address.to_string(), source }),
         Ok(Ok(stream)) => stream,
     };
     stream.set_nodelay(true)?;
+    let mut stream = Stream::Plain(stream);
+    if let Some(preamble) = &target.preamble {
+        stream.write_all(preamble).await?;
+    }
+    if target.tls == UpstreamTls::Implicit {
+        stream = tokio::time::timeout(timeout, handshake(target, stream)).await.map_err(|_| timed_out())??;
+    }
     let mut conn = FramedStream::new(stream, Peer::Server);
 
-    let greeting = tokio::time::timeout(timeout, read_response(&mut conn))
-        .await
-        .map_err(|_| UpstreamError::ConnectTimeout { address: address.to_string(), seconds: timeout.as_secs() })??;
+    let greeting = tokio::time::timeout(timeout, read_response(&mut conn)).await.map_err(|_| timed_out())??;
     match classify::classify_response(&greeting) {
         Some(ResponseHead::Untagged { name: ResponseName::Condition(Status::Ok), .. }) => {}
         _ => return Err(UpstreamError::Protocol(format!("greeting is not `* OK`: {}", shown(&greeting)))),
     }
-
     let mut upstream = Upstream { conn, address: address.to_string(), capabilities: capability_code(&greeting) };
+
+    if target.tls == UpstreamTls::Starttls {
+        tokio::time::timeout(timeout, upstream.starttls(target)).await.map_err(|_| timed_out())??;
+        // Capabilities from before TLS must not be trusted.
+        upstream.capabilities.clear();
+    }
     if upstream.capabilities.is_empty() {
         upstream.capabilities = upstream.ask_capabilities().await?;
     }
     Ok(upstream)
 }
 
+/// Runs the TLS handshake as a client on a plain stream.
+async fn handshake(target: &Target<'_>, mut stream: Stream) -> Result<Stream, UpstreamError> {
+    let tls_error = |message: String| UpstreamError::Tls { address: target.address.to_string(), message };
+    let connector = target.connector.ok_or_else(|| tls_error("no TLS connector configured".into()))?;
+    let name = target.server_name.clone().ok_or_else(|| tls_error("no TLS server name configured".into()))?;
+    let tcp = stream.take_plain().ok_or_else(|| tls_error("the connection already uses TLS".into()))?;
+    match connector.connect(name, tcp).await {
+        Ok(tls) => Ok(Stream::ClientTls(Box::new(tls))),
+        Err(error) => Err(tls_error(error.to_string())),
+    }
+}
+
 impl Upstream {
+    /// Upgrades the connection with STARTTLS.
+    async fn starttls(&mut self, target: &Target<'_>) -> Result<(), UpstreamError> {
+        self.conn.write_all(format!("{STARTTLS_TAG} STARTTLS\r\n").as_bytes()).await?;
+        loop {
+            let response = read_response(&mut self.conn).await?;
+            if let Some(ResponseHead::Tagged { tag, status, .. }) = classify::classify_response(&response) {
+                if tag != STARTTLS_TAG.as_bytes() {
+                    continue;
+                }
+                if status != Status::Ok {
+                    return Err(UpstreamError::Tls {
+                        address: self.address.clone(),
+                        message: format!("the server refused STARTTLS: {}", shown(&response)),
+                    });
+                }
+                break;
+            }
+        }
+        let plain = std::mem::replace(&mut self.conn.stream, Stream::Taken);
+        let tls = handshake(target, plain).await?;
+        self.conn.restart(tls);
+        Ok(())
+    }
+
     fn has(&self, capability: &str) -> bool {
         self.capabilities.iter().any(|known| known == capability)
     }

@@ -12,6 +12,7 @@ use super::{End, Options, Traffic, run};
 use crate::filter::{Chain, SessionInfo};
 use crate::metrics::Metrics;
 use crate::relay::{Relay, RelayLimits};
+use crate::session::stream::Stream;
 
 const IDLE: Duration = Duration::from_secs(1800);
 
@@ -36,8 +37,9 @@ fn relay() -> Relay {
 
 /// Starts the relay loop between a test client and a test server.
 async fn start() -> (TcpStream, TcpStream, tokio::task::JoinHandle<End>) {
-    let (mut proxy_client, test_client) = pair().await;
-    let (mut proxy_server, test_server) = pair().await;
+    let (proxy_client, test_client) = pair().await;
+    let (proxy_server, test_server) = pair().await;
+    let (mut proxy_client, mut proxy_server) = (Stream::Plain(proxy_client), Stream::Plain(proxy_server));
     let (_sender, shutdown) = tokio::sync::watch::channel(false);
     let options = Options { idle: IDLE, shutdown, metrics: Arc::new(Metrics::new()), trace: None };
     let task = tokio::spawn(async move {
