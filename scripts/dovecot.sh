@@ -8,6 +8,11 @@
 # Users come from IMAPGATE_TEST_USERS ("user:pass user2:pass2"), default
 # "alice:secret bob:secret". Their mail is stored as the system user
 # imapgate-mail (created when missing), in Maildir under DIR/home/<user>.
+# Optional: IMAPGATE_DOVECOT_TLS_CERT and IMAPGATE_DOVECOT_TLS_KEY (PEM
+# files) turn on TLS (STARTTLS on PORT, implicit TLS on
+# IMAPGATE_DOVECOT_IMAPS_PORT); IMAPGATE_DOVECOT_HAPROXY_PORT adds a
+# listener that expects a PROXY protocol header from 127.0.0.0/8;
+# IMAPGATE_DOVECOT_TRUST_LOOPBACK=1 trusts ID fields from 127.0.0.0/8.
 # Set IMAPGATE_DOVECOT_VERBOSE=1 to log authentication details and show
 # user and command in process titles.
 # Needs root: the Dovecot master must start as root to switch users.
@@ -86,6 +91,25 @@ write_passwd() {
 write_config() {
     local dir="$1" port="$2" verbose=no
     [[ "${IMAPGATE_DOVECOT_VERBOSE:-0}" == 1 ]] && verbose=yes
+    local ssl=no imaps_port=0 extra=""
+    if [[ -n "${IMAPGATE_DOVECOT_TLS_CERT:-}" ]]; then
+        ssl=yes
+        imaps_port="${IMAPGATE_DOVECOT_IMAPS_PORT:-0}"
+        extra+="ssl_cert = <${IMAPGATE_DOVECOT_TLS_CERT}"$'\n'
+        extra+="ssl_key = <${IMAPGATE_DOVECOT_TLS_KEY:?IMAPGATE_DOVECOT_TLS_KEY must name the key of IMAPGATE_DOVECOT_TLS_CERT}"$'\n'
+    fi
+    # Trusted clients may send ID fields with the original client address.
+    if [[ "${IMAPGATE_DOVECOT_TRUST_LOOPBACK:-0}" == 1 ]]; then
+        extra+="login_trusted_networks = 127.0.0.0/8"$'\n'
+    fi
+    local haproxy_listener=""
+    if [[ -n "${IMAPGATE_DOVECOT_HAPROXY_PORT:-}" ]]; then
+        extra+="haproxy_trusted_networks = 127.0.0.0/8"$'\n'
+        haproxy_listener="  inet_listener imap_haproxy {
+    port = ${IMAPGATE_DOVECOT_HAPROXY_PORT}
+    haproxy = yes
+  }"
+    fi
     cat >"$dir/dovecot.conf" <<CONF
 # Written by scripts/dovecot.sh; rewritten on every start.
 protocols = imap
@@ -94,7 +118,8 @@ base_dir = $dir/run
 state_dir = $dir/state
 log_path = $dir/dovecot.log
 info_log_path = $dir/dovecot.log
-ssl = no
+ssl = $ssl
+$extra
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = $verbose
@@ -142,8 +167,9 @@ service imap-login {
     port = $port
   }
   inet_listener imaps {
-    port = 0
+    port = $imaps_port
   }
+$haproxy_listener
 }
 CONF
 }

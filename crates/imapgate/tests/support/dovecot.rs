@@ -34,6 +34,12 @@ impl Dovecot {
     /// Starts Dovecot with the given (name, password) users. Names and
     /// passwords must not contain spaces or colons.
     pub fn start_with_users(users: &[(&str, &str)]) -> Dovecot {
+        Dovecot::start_with(users, &[])
+    }
+
+    /// Starts Dovecot with extra environment for `scripts/dovecot.sh`
+    /// (TLS, HAProxy listener, trusted networks).
+    pub fn start_with(users: &[(&str, &str)], env: &[(&str, String)]) -> Dovecot {
         let dir = tempfile::Builder::new()
             .prefix("imapgate-dovecot-")
             .tempdir()
@@ -48,6 +54,7 @@ impl Dovecot {
                 .arg(dir.path())
                 .arg(port.to_string())
                 .env("IMAPGATE_TEST_USERS", &users_env)
+                .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
                 .output()
                 .expect("failed to run scripts/dovecot.sh");
             if output.status.success() {

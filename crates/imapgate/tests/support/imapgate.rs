@@ -24,14 +24,25 @@ impl Imapgate {
     /// Starts imapgate in front of `upstream` with the filter chain
     /// `filters` and further TOML `sections` (`[mailbox]`, `[limits]`...).
     pub fn start(upstream: SocketAddr, filters: &[&str], sections: &str) -> Imapgate {
+        let port = free_port();
+        Imapgate::start_text(port, upstream, &config_text(port, upstream, filters, sections))
+    }
+
+    /// Starts imapgate with a whole configuration text in which `{port}`
+    /// stands for the free port it listens on.
+    pub fn start_custom(template: &str) -> Imapgate {
+        let port = free_port();
+        let unused = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        Imapgate::start_text(port, unused, &template.replace("{port}", &port.to_string()))
+    }
+
+    fn start_text(port: u16, upstream: SocketAddr, config: &str) -> Imapgate {
         let dir = tempfile::Builder::new()
             .prefix("imapgate-proxy-")
             .tempdir()
             .expect("failed to create a temporary directory");
-        let port = free_port();
         let config_path = dir.path().join("imapgate.toml");
-        fs::write(&config_path, config_text(port, upstream, filters, sections))
-            .expect("failed to write the imapgate configuration");
+        fs::write(&config_path, config).expect("failed to write the imapgate configuration");
         let log_path = dir.path().join("imapgate.log");
         let log = fs::File::create(&log_path).expect("failed to create the imapgate log file");
 

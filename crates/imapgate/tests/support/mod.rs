@@ -9,9 +9,10 @@
 #![allow(dead_code)]
 
 mod client;
-mod dovecot;
+pub mod dovecot;
 pub mod imapgate;
 pub mod recorder;
+pub mod tls;
 
 pub use client::ImapClient;
 pub use dovecot::Dovecot;
