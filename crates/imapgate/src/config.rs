@@ -37,6 +37,21 @@ pub struct Config {
     pub trace: Option<crate::trace::TraceConfig>,
     /// Settings of the `mailbox` filter.
     pub mailbox: Option<MailboxConfig>,
+    /// Routing by an HTTP auth service that speaks nginx's mail auth
+    /// protocol; the static `[upstream]` address is used when absent.
+    pub auth_http: Option<crate::auth_http::AuthHttpConfig>,
+    /// Named filter settings that an auth_http reply selects per user.
+    #[serde(default)]
+    pub profiles: std::collections::BTreeMap<String, ProfileConfig>,
+}
+
+/// One `[profiles.NAME]` block: a filter chain with its own settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    #[serde(default)]
+    pub filters: Vec<String>,
+    pub mailbox: Option<MailboxConfig>,
 }
 
 /// The `[admin]` section.
@@ -238,6 +253,8 @@ impl ConfigProblem {
 pub struct LoadedConfig {
     pub config: Config,
     pub chain: crate::filter::ChainFactory,
+    /// Chains of the `[profiles.NAME]` blocks, by name.
+    pub profiles: std::collections::HashMap<String, crate::filter::ChainFactory>,
     /// Problems that do not stop the configuration from loading.
     pub warnings: Vec<ConfigProblem>,
 }
@@ -271,9 +288,30 @@ pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
             warnings.push(ConfigProblem::new("trace", "neither users nor addresses are set, so nothing is traced"));
         }
     }
-    let chain = registry::build_chain(&config, &mut problems, &mut warnings);
+    let top =
+        registry::FilterSettings { place: String::new(), filters: &config.filters, mailbox: config.mailbox.as_ref() };
+    let chain = registry::build_chain(&top, &mut problems, &mut warnings);
+    let mut profiles = std::collections::HashMap::new();
+    for (name, profile) in &config.profiles {
+        let settings = registry::FilterSettings {
+            place: format!("profiles.{name}."),
+            filters: &profile.filters,
+            mailbox: profile.mailbox.as_ref(),
+        };
+        profiles.insert(name.clone(), registry::build_chain(&settings, &mut problems, &mut warnings));
+    }
+    if let Some(auth_http) = &config.auth_http {
+        for (place, message) in auth_http.validate("auth_http") {
+            problems.push(ConfigProblem::new(place, message));
+        }
+    } else if !config.profiles.is_empty() {
+        warnings.push(ConfigProblem::new(
+            "profiles",
+            "profiles are selected by the auth_http reply, but there is no [auth_http] section",
+        ));
+    }
 
-    if problems.is_empty() { Ok(LoadedConfig { config, chain, warnings }) } else { Err(problems) }
+    if problems.is_empty() { Ok(LoadedConfig { config, chain, profiles, warnings }) } else { Err(problems) }
 }
 
 fn toml_problem(text: &str, error: &toml::de::Error) -> ConfigProblem {

@@ -11,22 +11,22 @@ use imapgate_proto::scan::{StringForm, TokenKind};
 use super::names::{Name, decode_name};
 use super::pattern;
 use super::rules::{RuleIndex, RuleSet, Unmappable};
-use crate::config::{Config, ConfigProblem};
+use crate::config::ConfigProblem;
+use crate::filter::registry::FilterSettings;
 use crate::filter::{
     CommandView, Context, DelimiterSource, Filter, FilterFactory, Message, Reply, ResponseView, SessionInfo, Verdict,
 };
 
 /// Builds the factory from `[mailbox]`; registered as `mailbox`.
 pub fn factory(
-    config: &Config,
+    settings: &FilterSettings<'_>,
     problems: &mut Vec<ConfigProblem>,
     warnings: &mut Vec<ConfigProblem>,
 ) -> Option<Arc<dyn FilterFactory>> {
-    let section = config.mailbox.clone().unwrap_or_default();
+    let section = settings.mailbox.cloned().unwrap_or_default();
     match RuleSet::compile(&section) {
         Ok(rules) => {
-            warnings
-                .extend(rules.warnings().iter().map(|warning| ConfigProblem::new(&warning.place, &warning.message)));
+            warnings.extend(rules.warnings().iter().map(|warning| settings.problem(&warning.place, &warning.message)));
             let delimiter = match section.server_delimiter {
                 Some(delimiter) => DelimiterSource::Configured(delimiter),
                 None => DelimiterSource::Learn,
@@ -34,7 +34,7 @@ pub fn factory(
             Some(Arc::new(MailboxFactory { rules: Arc::new(rules), delimiter }))
         }
         Err(errors) => {
-            problems.extend(errors.into_iter().map(|error| ConfigProblem::new(error.place, error.message)));
+            problems.extend(errors.into_iter().map(|error| settings.problem(&error.place, error.message)));
             None
         }
     }

@@ -3,6 +3,7 @@
 pub mod io;
 pub mod preauth;
 pub mod pump;
+pub mod route;
 pub mod secret;
 pub mod stream;
 pub mod upstream;
@@ -40,6 +41,8 @@ pub struct Shared {
     pub connector: Option<tokio_rustls::TlsConnector>,
     /// Name the upstream's certificate must carry.
     pub server_name: Option<rustls_pki_types::ServerName<'static>>,
+    /// Chains of the `[profiles.NAME]` blocks.
+    pub profiles: std::collections::HashMap<String, ChainFactory>,
 }
 
 impl Shared {
@@ -64,7 +67,15 @@ impl Shared {
             let name = crate::tls::server_name(&upstream.address, upstream.server_name.as_deref()).map_err(invalid)?;
             (Some(connector), Some(name))
         };
-        Ok(Shared { config: loaded.config, chain: loaded.chain, trace, acceptor, connector, server_name })
+        Ok(Shared {
+            config: loaded.config,
+            chain: loaded.chain,
+            profiles: loaded.profiles,
+            trace,
+            acceptor,
+            connector,
+            server_name,
+        })
     }
 }
 
@@ -208,9 +219,13 @@ async fn relay(
     state: &State,
     report: &mut Report,
 ) -> Result<&'static str, upstream::UpstreamError> {
-    let Authenticated { mut upstream, user, reply, capabilities } = authenticated;
+    let Authenticated { mut upstream, user, reply, capabilities, profile } = authenticated;
+    let chain_factory = match &profile {
+        Some(name) => shared.profiles.get(name).expect("the route checked that the profile exists"),
+        None => &shared.chain,
+    };
 
-    let hierarchy = match shared.chain.server_delimiter() {
+    let hierarchy = match chain_factory.server_delimiter() {
         DelimiterSource::NotNeeded => upstream::Hierarchy::default(),
         DelimiterSource::Configured(delimiter) => {
             upstream::Hierarchy { delimiter: Some(delimiter), prefixes: Vec::new() }
@@ -227,7 +242,7 @@ async fn relay(
     };
     tracing::debug!(delimiter = ?server_delimiter, capabilities = capabilities.len(), "upstream session ready");
 
-    let mut chain = shared.chain.build();
+    let mut chain = chain_factory.build();
     chain.on_login(&session);
     let limits = RelayLimits {
         max_line: shared.config.limits.max_line,

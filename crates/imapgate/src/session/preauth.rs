@@ -8,6 +8,7 @@ use imapgate_proto::scan::{self, TokenKind};
 
 use super::Shared;
 use super::io::{FramedStream, Read};
+use super::route::Routing;
 use super::secret::{Credentials, Secret};
 use super::upstream::{self, LoginOutcome, Target, Upstream};
 use crate::config::ListenConfig;
@@ -57,6 +58,8 @@ pub struct Authenticated {
     pub reply: Vec<u8>,
     /// The server's capabilities after login.
     pub capabilities: Vec<String>,
+    /// The `[profiles.NAME]` block the auth service selected.
+    pub profile: Option<String>,
 }
 
 /// How the not-authenticated state ended.
@@ -87,6 +90,7 @@ pub async fn run(
     state: &State,
 ) -> std::io::Result<Outcome> {
     let config = &shared.config;
+    let mut attempt = 0;
     loop {
         let message = match client.read_message(config.limits.max_line + config.limits.max_preauth_literal).await? {
             Read::Closed => return Ok(Outcome::Closed),
@@ -122,29 +126,34 @@ pub async fn run(
                 client.write_all(&reply).await?;
                 return Ok(Outcome::Closed);
             }
-            Step::Login { tag, credentials } => match try_login(client, shared, state, &tag, credentials).await? {
-                Login::Succeeded(authenticated) => {
-                    state.admission.login_succeeded(peer.ip());
-                    return Ok(Outcome::Authenticated(authenticated));
-                }
-                Login::Refused(reply) => {
-                    let limits = State::admission_limits(config);
-                    let (delay, locked_out) = state.admission.login_failed(peer.ip(), &limits);
-                    tokio::time::sleep(delay).await;
-                    client.write_all(&reply).await?;
-                    if locked_out {
-                        tracing::warn!(
-                            limit = "max_login_failures",
-                            value = config.limits.max_login_failures,
-                            "closing a session after too many failed logins"
-                        );
-                        state.metrics.limit_hit("max_login_failures");
-                        client.write_all(b"* BYE Too many failed logins; try again later\r\n").await?;
-                        return Ok(Outcome::Closed);
+            Step::Login { tag, credentials } => {
+                attempt += 1;
+                let login = try_login(client, peer, shared, state, &tag, attempt, credentials).await?;
+                match login {
+                    Login::Succeeded(authenticated) => {
+                        state.admission.login_succeeded(peer.ip());
+                        return Ok(Outcome::Authenticated(authenticated));
                     }
+                    Login::Refused { reply, wait } => {
+                        let limits = State::admission_limits(config);
+                        let (delay, locked_out) = state.admission.login_failed(peer.ip(), &limits);
+                        // An auth service's Auth-Wait replaces imapgate's own delay.
+                        tokio::time::sleep(wait.unwrap_or(delay)).await;
+                        client.write_all(&reply).await?;
+                        if locked_out {
+                            tracing::warn!(
+                                limit = "max_login_failures",
+                                value = config.limits.max_login_failures,
+                                "closing a session after too many failed logins"
+                            );
+                            state.metrics.limit_hit("max_login_failures");
+                            client.write_all(b"* BYE Too many failed logins; try again later\r\n").await?;
+                            return Ok(Outcome::Closed);
+                        }
+                    }
+                    Login::Unavailable => {}
                 }
-                Login::Unavailable => {}
-            },
+            }
         }
     }
 }
@@ -271,8 +280,12 @@ async fn authenticate(message: &[u8], args_at: usize, tag: &[u8], client: &mut F
 /// Result of one login attempt.
 enum Login {
     Succeeded(Box<Authenticated>),
-    /// The server refused; its tagged reply is for the client.
-    Refused(Vec<u8>),
+    /// The server or the auth service refused; the tagged reply is for the
+    /// client, after `wait` when the auth service set one.
+    Refused {
+        reply: Vec<u8>,
+        wait: Option<std::time::Duration>,
+    },
     /// The upstream could not be used; the client was told.
     Unavailable,
 }
@@ -281,16 +294,39 @@ enum Login {
 /// upstream leaves the session in pre-auth.
 async fn try_login(
     client: &mut FramedStream,
+    peer: std::net::SocketAddr,
     shared: &Shared,
     state: &State,
     tag: &[u8],
+    attempt: u32,
     credentials: Credentials,
 ) -> std::io::Result<Login> {
     let config = &shared.config;
+    let client_user = credentials.user.clone();
+    let unavailable = |reason: &str| {
+        tracing::error!(reason, "upstream unavailable");
+        state.metrics.login("unavailable");
+        SessionError::new(Blame::Upstream, "The mail server is unavailable; try again later").answer(Some(tag))
+    };
+    let route = match super::route::route(shared, peer, client.stream.is_tls(), attempt, credentials).await {
+        Routing::Route(route) => route,
+        Routing::Refused { message, wait } => {
+            tracing::info!(user = client_user.as_str(), "the auth service refused the login");
+            state.metrics.login("refused");
+            let mut reply = tag.to_vec();
+            reply.extend_from_slice(format!(" NO [AUTHENTICATIONFAILED] {}\r\n", one_line(&message)).as_bytes());
+            return Ok(Login::Refused { reply, wait });
+        }
+        Routing::Unavailable(reason) => {
+            client.write_all(&unavailable(&reason)).await?;
+            return Ok(Login::Unavailable);
+        }
+    };
+    let credentials = route.credentials;
     let upstream_config = config.upstream.as_ref().expect("validated config has an upstream");
-    let address = &upstream_config.address;
+    let address = route.address.as_str();
     let span = tracing::Span::current();
-    span.record("upstream.addr", address.as_str());
+    span.record("upstream.addr", address);
     let target = Target {
         address,
         tls: upstream_config.tls,
@@ -316,26 +352,24 @@ async fn try_login(
 
     match result {
         Ok((upstream, LoginOutcome::LoggedIn { reply, capabilities })) => {
-            span.record("user", credentials.user.as_str());
-            tracing::info!("logged in");
+            span.record("user", client_user.as_str());
+            tracing::info!(profile = route.profile.as_deref(), "logged in");
             state.metrics.login("ok");
             Ok(Login::Succeeded(Box::new(Authenticated {
                 upstream,
-                user: credentials.user.clone(),
+                user: client_user,
                 reply,
                 capabilities,
+                profile: route.profile,
             })))
         }
         Ok((_, LoginOutcome::Refused { reply })) => {
-            tracing::info!(user = credentials.user.as_str(), "upstream refused the login");
+            tracing::info!(user = client_user.as_str(), "upstream refused the login");
             state.metrics.login("refused");
-            Ok(Login::Refused(reply))
+            Ok(Login::Refused { reply, wait: None })
         }
         Err(error) => {
-            tracing::error!(%error, "upstream unavailable");
-            state.metrics.login("unavailable");
-            let answer = SessionError::new(Blame::Upstream, "The mail server is unavailable; try again later");
-            client.write_all(&answer.answer(Some(tag))).await?;
+            client.write_all(&unavailable(&error.to_string())).await?;
             Ok(Login::Unavailable)
         }
     }
@@ -356,4 +390,9 @@ pub async fn start_tls(client: &mut FramedStream, acceptor: &TlsAcceptor) -> std
     client.restart(super::stream::Stream::ServerTls(Box::new(tls)));
     tracing::debug!("TLS started");
     Ok(())
+}
+
+/// Text from a peer made safe for one IMAP response line.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
