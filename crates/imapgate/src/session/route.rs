@@ -64,10 +64,10 @@ pub async fn route(
         };
         match reply {
             AuthReply::Route { address, user, password, profile } => {
-                if let Some(name) = &profile {
-                    if !shared.profiles.contains_key(name) {
-                        return Routing::Unavailable(format!("the auth service selected the unknown profile {name:?}"));
-                    }
+                if let Some(name) = &profile
+                    && !shared.profiles.contains_key(name)
+                {
+                    return Routing::Unavailable(format!("the auth service selected the unknown profile {name:?}"));
                 }
                 let credentials = Credentials { authzid: credentials.authzid.clone(), user, password };
                 return Routing::Route(Route { address: address.to_string(), credentials, profile });
