@@ -373,3 +373,13 @@ fn names_outside_server_namespaces_are_refused() {
     assert_eq!(drafts.verdict, Verdict::Forward);
     assert_eq!(drafts.wire, b"A4 SELECT INBOX.Drafts\r\n");
 }
+
+#[test]
+fn list_response_without_leading_attributes_is_withheld() {
+    let mut filter = filter(RULES);
+    let session = session(Some('.'));
+    for line in [&b"* LIST INBOX.Junk () \".\" x\r\n"[..], b"* LIST x (\\Noselect) \".\" INBOX.Junk\r\n"] {
+        let (sent, _) = response(&mut filter, &session, line);
+        assert_eq!(sent, None, "{}", String::from_utf8_lossy(line));
+    }
+}
