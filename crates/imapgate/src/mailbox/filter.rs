@@ -286,6 +286,11 @@ impl MailboxFilter {
         };
         let delimiter_index = close + 1;
         let name_index = close + 2;
+        if !matches!(message.kind(delimiter_index), Some(TokenKind::String(_) | TokenKind::Nil)) {
+            // Replacing a parenthesis here would unbalance the response.
+            tracing::warn!(response = ?response.name, "withheld a LIST response without a delimiter field");
+            return Verdict::Drop;
+        }
         let Some((raw, form)) = string_token(message, name_index) else {
             tracing::warn!(response = ?response.name, "withheld a LIST response without a mailbox name");
             return Verdict::Drop;

@@ -383,3 +383,11 @@ fn list_response_without_leading_attributes_is_withheld() {
         assert_eq!(sent, None, "{}", String::from_utf8_lossy(line));
     }
 }
+
+#[test]
+fn list_response_with_list_as_delimiter_is_withheld() {
+    let mut filter = filter(RULES);
+    let session = session(Some('.'));
+    let (sent, _) = response(&mut filter, &session, b"* LIST () (\\HasNoChildren) \".\" INBOX.Archive.2024\r\n");
+    assert_eq!(sent, None);
+}
