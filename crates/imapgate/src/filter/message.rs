@@ -62,10 +62,40 @@ impl<'a> Message<'a> {
         let mut at = 0;
         for (span, wire) in edits {
             out.extend_from_slice(&self.bytes[at..span.start]);
+            // A quoted string may follow an atom without SP (`1:3"Sent"`),
+            // but an atom or a literal written in its place needs one.
+            if out.last().is_some_and(|&byte| !matches!(byte, b' ' | b'(' | b')' | b'"' | b'\n'))
+                && wire.first().is_some_and(|&byte| !matches!(byte, b'"' | b'(' | b')'))
+            {
+                out.push(b' ');
+            }
             out.extend_from_slice(wire);
             at = span.end;
         }
         out.extend_from_slice(&self.bytes[at..]);
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    #[test]
+    fn rewritten_separates_literal_from_atom() {
+        let bytes = b"A1 MOVE 1:3\"Sent\"\r\n";
+        let mut message = Message::parse(bytes, 7).expect("test message tokenizes");
+        message.replace(1, b"{4+}\r\nSent".to_vec());
+        let rewritten = message.rewritten().expect("the message was edited");
+        assert_eq!(rewritten, b"A1 MOVE 1:3 {4+}\r\nSent\r\n");
+        assert!(Message::parse(&rewritten, 7).is_ok());
+    }
+
+    #[test]
+    fn rewritten_keeps_quoted_after_atom() {
+        let bytes = b"A1 MOVE 1:3\"Sent\"\r\n";
+        let mut message = Message::parse(bytes, 7).expect("test message tokenizes");
+        message.replace(1, b"\"Other\"".to_vec());
+        assert_eq!(message.rewritten().expect("the message was edited"), b"A1 MOVE 1:3\"Other\"\r\n");
     }
 }
