@@ -25,7 +25,7 @@ pub fn check_framer(data: &[u8]) {
     }
 }
 
-/// Where the model stands in the stream.
+/// The model's position in the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
     /// In a line; `first` when it is the first line of a message.
@@ -69,7 +69,7 @@ fn check_one(data: &[u8], peer: Peer, threshold: usize, feed: Feed) {
     let mut buf: Vec<u8> = Vec::new();
     let mut framed = 0usize;
 
-    'reads: for read in feed.cut(data, &mut cuts) {
+    for read in feed.cut(data, &mut cuts) {
         buf.extend_from_slice(read);
         loop {
             assert_eq!(framer.at_message_start(), model.at_message_start(), "{place}: at_message_start at {framed}");
@@ -81,7 +81,8 @@ fn check_one(data: &[u8], peer: Peer, threshold: usize, feed: Feed) {
                     let mut line = model.line.clone();
                     line.extend_from_slice(&buf[..=lf]);
                     assert_eq!(model.literal_of(&line), Err(()), "{place}: unexpected error {error} at {framed}");
-                    break 'reads;
+                    // The stream cannot be framed past this line.
+                    return;
                 }
             };
             let len = match frame {
@@ -103,9 +104,21 @@ fn check_one(data: &[u8], peer: Peer, threshold: usize, feed: Feed) {
                     continue;
                 }
                 Frame::LinePart { len, starts_message } => {
-                    assert!(matches!(model.expect, Expect::Line { .. }), "{place}: LinePart at {framed} in {:?}", model.expect);
-                    assert_eq!(starts_message, model.at_message_start(), "{place}: LinePart starts_message at {framed}");
-                    assert_eq!(len + KEEP_BACK, buf.len(), "{place}: LinePart at {framed} keeps back other than 32 bytes");
+                    assert!(
+                        matches!(model.expect, Expect::Line { .. }),
+                        "{place}: LinePart at {framed} in {:?}",
+                        model.expect
+                    );
+                    assert_eq!(
+                        starts_message,
+                        model.at_message_start(),
+                        "{place}: LinePart starts_message at {framed}"
+                    );
+                    assert_eq!(
+                        len + KEEP_BACK,
+                        buf.len(),
+                        "{place}: LinePart at {framed} keeps back other than 32 bytes"
+                    );
                     assert!(len > 0 && buf.len() > threshold, "{place}: LinePart of {len} bytes at {framed}");
                     assert!(!buf[..len].contains(&b'\n'), "{place}: LinePart at {framed} contains a line feed");
                     if starts_message && peer == Peer::Server {
@@ -115,14 +128,23 @@ fn check_one(data: &[u8], peer: Peer, threshold: usize, feed: Feed) {
                     len
                 }
                 Frame::LineEnd { len, starts_message, literal } => {
-                    assert!(matches!(model.expect, Expect::Line { .. }), "{place}: LineEnd at {framed} in {:?}", model.expect);
+                    assert!(
+                        matches!(model.expect, Expect::Line { .. }),
+                        "{place}: LineEnd at {framed} in {:?}",
+                        model.expect
+                    );
                     assert_eq!(starts_message, model.at_message_start(), "{place}: LineEnd starts_message at {framed}");
                     assert!(len > 0 && len <= buf.len(), "{place}: LineEnd of {len} bytes in {}", buf.len());
                     let lf = buf.iter().position(|&byte| byte == b'\n');
                     assert_eq!(lf, Some(len - 1), "{place}: LineEnd at {framed} does not end at the first line feed");
                     let mut line = std::mem::take(&mut model.line);
                     line.extend_from_slice(&buf[..len]);
-                    assert_eq!(Ok(literal), model.literal_of(&line), "{place}: literal of the line ending at {}", framed + len);
+                    assert_eq!(
+                        Ok(literal),
+                        model.literal_of(&line),
+                        "{place}: literal of the line ending at {}",
+                        framed + len
+                    );
                     model.status = None;
                     model.expect = match literal {
                         None => Expect::Line { first: true },

@@ -145,8 +145,9 @@ fn run_relay(reads: &[(Side, Vec<u8>)], literals: LiteralSupport, feed: Feed) ->
                 Side::Server => server_buf.extend_from_slice(piece),
             }
             // As the session driver does: both directions after every read.
-            let result =
-                relay.server_input(&mut server_buf, &mut out).and_then(|()| relay.client_input(&mut client_buf, &mut out));
+            let result = relay
+                .server_input(&mut server_buf, &mut out)
+                .and_then(|()| relay.client_input(&mut client_buf, &mut out));
             if result.is_err() {
                 break 'reads;
             }
@@ -201,7 +202,10 @@ fn response_messages(stream: &[u8], place: &str) -> Vec<Range<usize>> {
                 if starts_message {
                     start = at;
                     let line = &stream[at..at + len];
-                    assert!(classify_response(line).is_some(), "{place}: message to the client at {at} is no response: {line:?}");
+                    assert!(
+                        classify_response(line).is_some(),
+                        "{place}: message to the client at {at} is no response: {line:?}"
+                    );
                 }
                 at += len;
                 framer.consume(len);
@@ -308,7 +312,9 @@ fn frame_commands(
                                 state.authenticating |= head.name == CommandName::Authenticate;
                             }
                             Err(error) => {
-                                return Outcome::Inconsistent(format!("line at {at} is no command ({error}): {line:?}"));
+                                return Outcome::Inconsistent(format!(
+                                    "line at {at} is no command ({error}): {line:?}"
+                                ));
                             }
                         }
                     }

@@ -32,7 +32,10 @@ fn check_from(msg: &[u8], from: usize) {
         assert!(token.span.start >= at, "token {token:?} of {msg:?} overlaps the one before");
         assert!(token.span.start < token.span.end, "empty token {token:?} in {msg:?}");
         assert!(token.span.end <= msg.len(), "token {token:?} of {msg:?} is out of bounds");
-        assert!(msg[at..token.span.start].iter().all(|&byte| byte == b' '), "bytes other than SP before {token:?} in {msg:?}");
+        assert!(
+            msg[at..token.span.start].iter().all(|&byte| byte == b' '),
+            "bytes other than SP before {token:?} in {msg:?}"
+        );
         match token.kind {
             TokenKind::ListOpen => depth += 1,
             TokenKind::ListClose => depth = depth.checked_sub(1).expect("parentheses are balanced"),
@@ -47,10 +50,9 @@ fn check_from(msg: &[u8], from: usize) {
 /// Writes the value of a string token again and tokenizes it.
 fn check_string(msg: &[u8], token: &Token, form: StringForm) {
     let value = string_value(msg, token).expect("a string token has a value");
-    for (grammar, literals, utf8) in [
-        (Grammar::Astring, LiteralSupport::Response, false),
-        (Grammar::ListMailbox, LiteralSupport::NonSyncAny, true),
-    ] {
+    for (grammar, literals, utf8) in
+        [(Grammar::Astring, LiteralSupport::Response, false), (Grammar::ListMailbox, LiteralSupport::NonSyncAny, true)]
+    {
         let encoded = encode_string(&value, form, grammar, literals, utf8);
         let mut wire = b"A1 X ".to_vec();
         wire.extend_from_slice(&encoded);
