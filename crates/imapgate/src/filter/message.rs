@@ -98,6 +98,16 @@ impl<'a> Message<'a> {
         let mut at = 0;
         for (span, wire) in edits {
             out.extend_from_slice(&self.bytes[at..span.start]);
+            // A quoted string may follow an atom without SP (`1:3"Sent"`),
+            // but an atom or a literal written in its place needs one.
+            // Insertions bring their own separator.
+            let replaces_token = span.start < span.end;
+            if replaces_token
+                && out.last().is_some_and(|&byte| !matches!(byte, b' ' | b'(' | b')' | b'"' | b'\n'))
+                && wire.first().is_some_and(|&byte| !matches!(byte, b' ' | b'"' | b'(' | b')'))
+            {
+                out.push(b' ');
+            }
             out.extend_from_slice(wire);
             at = span.end;
         }
@@ -150,5 +160,23 @@ mod tests {
             message.replace_tokens(0, 1, b"y".to_vec());
         });
         assert_eq!(out, "y c\r\n");
+    }
+
+    #[test]
+    fn rewritten_separates_literal_from_atom() {
+        let bytes = b"A1 MOVE 1:3\"Sent\"\r\n";
+        let mut message = Message::parse(bytes, 7).expect("test message tokenizes");
+        message.replace(1, b"{4+}\r\nSent".to_vec());
+        let rewritten = message.rewritten().expect("the message was edited");
+        assert_eq!(rewritten, b"A1 MOVE 1:3 {4+}\r\nSent\r\n");
+        assert!(Message::parse(&rewritten, 7).is_ok());
+    }
+
+    #[test]
+    fn rewritten_keeps_quoted_after_atom() {
+        let bytes = b"A1 MOVE 1:3\"Sent\"\r\n";
+        let mut message = Message::parse(bytes, 7).expect("test message tokenizes");
+        message.replace(1, b"\"Other\"".to_vec());
+        assert_eq!(message.rewritten().expect("the message was edited"), b"A1 MOVE 1:3\"Other\"\r\n");
     }
 }

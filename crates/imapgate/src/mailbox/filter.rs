@@ -307,8 +307,12 @@ fn clear_reference(message: &mut Message<'_>, index: usize, reference: &[u8]) {
     }
 }
 
-/// Index of the `)` that closes the `(` at token `open`.
+/// Index of the `)` that closes the `(` at token `open`; `None` when token
+/// `open` is not a `(`.
 fn closing_paren(message: &Message<'_>, open: usize) -> Option<usize> {
+    if message.kind(open) != Some(&TokenKind::ListOpen) {
+        return None;
+    }
     let mut depth = 0usize;
     for (index, token) in message.tokens().iter().enumerate().skip(open) {
         match token.kind {

@@ -37,6 +37,9 @@ impl Name {
 }
 
 /// Decodes a mailbox name from its wire bytes.
+///
+/// NOTE: bytes that are not UTF-8 become U+FFFD in a `Raw` name, so such a
+/// name reaches the other side with U+FFFD in place of those bytes.
 pub fn decode_name(raw: &[u8], utf8: bool) -> Name {
     if utf8 {
         return match std::str::from_utf8(raw) {

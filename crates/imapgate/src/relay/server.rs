@@ -219,7 +219,15 @@ impl Relay {
             self.awaiting_plus = None;
             self.client_framer.cancel_literal();
             if matches!(self.client_message, super::client::Message::Relayed) {
-                self.client_message = super::client::Message::Between;
+                // After a synchronizing literal the client sends a new
+                // command next. After a non-synchronizing one (an APPEND
+                // message behind imapgate's own parts) it sends the rest of
+                // the refused command, which must not reach the server.
+                self.client_message = if self.client_framer.at_message_start() {
+                    super::client::Message::Between
+                } else {
+                    super::client::Message::Discarded { tag: Vec::new(), reply: None }
+                };
             }
         }
         if self.hold.as_deref() == Some(tag) {

@@ -1119,6 +1119,25 @@ fn append_refused_during_own_continuation() {
 }
 
 #[test]
+fn append_refused_drops_non_sync_message() {
+    run(
+        mailbox_sync(),
+        &[
+            c("A1 APPEND {4+}\r\nSent {5+}\r\n"),
+            to_server("A1 APPEND {16}\r\n"),
+            // The client does not wait: its message follows at once.
+            c("hello\r\n"),
+            to_server(""),
+            s("A1 NO [OVERQUOTA] no room\r\n"),
+            to_client("A1 NO [OVERQUOTA] no room\r\n"),
+            to_server(""),
+            c("A2 NOOP\r\n"),
+            to_server("A2 NOOP\r\n"),
+        ],
+    );
+}
+
+#[test]
 fn long_server_lines_pass_and_map() {
     let search = format!("* SEARCH {}\r\n", "1 ".repeat(10_000));
     let name = "n".repeat(10_000);

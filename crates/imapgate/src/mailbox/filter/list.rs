@@ -149,12 +149,17 @@ impl MailboxFilter {
 
     pub(super) fn on_list_response(&mut self, response: &mut ResponseView<'_>, ctx: &mut Context<'_>) -> Verdict {
         let session = ctx.session;
-        let Some(close) = closing_paren(&response.message, 0) else {
+        let starts_with_attributes = response.message.kind(0) == Some(&TokenKind::ListOpen);
+        let Some(close) = closing_paren(&response.message, 0).filter(|_| starts_with_attributes) else {
             tracing::warn!(response = ?response.name, "withheld a LIST response without an attribute list");
             return Verdict::Drop;
         };
         let delimiter_index = close + 1;
         let name_index = close + 2;
+        if !matches!(response.message.kind(delimiter_index), Some(TokenKind::Nil | TokenKind::String(_))) {
+            tracing::warn!(response = ?response.name, "withheld a LIST response whose delimiter is not a string or NIL");
+            return Verdict::Drop;
+        }
         let Some((raw, _)) = string_token(&response.message, name_index) else {
             tracing::warn!(response = ?response.name, "withheld a LIST response without a mailbox name");
             return Verdict::Drop;

@@ -409,3 +409,21 @@ fn names_outside_server_namespaces_are_refused() {
     assert_eq!(drafts.verdict, Verdict::Forward);
     assert_eq!(drafts.wire, b"A4 SELECT INBOX.Drafts\r\n");
 }
+
+#[test]
+fn list_response_without_leading_attributes_is_withheld() {
+    let mut filter = filter(RULES);
+    let session = session(Some('.'));
+    for line in [&b"* LIST INBOX.Junk () \".\" x\r\n"[..], b"* LIST x (\\Noselect) \".\" INBOX.Junk\r\n"] {
+        let (sent, _) = response(&mut filter, &session, line);
+        assert_eq!(sent, None, "{}", String::from_utf8_lossy(line));
+    }
+}
+
+#[test]
+fn list_response_with_list_as_delimiter_is_withheld() {
+    let mut filter = filter(RULES);
+    let session = session(Some('.'));
+    let (sent, _) = response(&mut filter, &session, b"* LIST () (\\HasNoChildren) \".\" INBOX.Archive.2024\r\n");
+    assert_eq!(sent, None);
+}
