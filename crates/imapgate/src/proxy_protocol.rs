@@ -1,7 +1,7 @@
 //! The PROXY protocol, versions 1 (text) and 2 (binary), as HAProxy's
-//! `doc/proxy-protocol.txt` defines it: a parser without I/O, an async
-//! reader for the start of a connection, encoders for upstream connections,
-//! and the list of networks trusted to send a header.
+//! `doc/proxy-protocol.txt` defines it. The module has a parser without I/O,
+//! an async reader for the start of a connection, encoders for upstream
+//! connections, and the list of networks trusted to send a header.
 //!
 //! A listener that accepts the protocol requires the header on every
 //! connection and never guesses whether one is present, because a receiver
@@ -41,7 +41,7 @@ const V2_COMMAND_PROXY: u8 = 0x1;
 pub struct ProxyHeader {
     /// The client's address. `None` when the header carries no usable
     /// address (v1 `UNKNOWN`, v2 `LOCAL`, an unspecified family or transport,
-    /// UDP, unix sockets); the caller then uses the socket's own peer address.
+    /// UDP, unix sockets), and the caller then uses the socket's peer address.
     pub source: Option<SocketAddr>,
     /// The address the client connected to; `None` exactly when `source` is.
     pub destination: Option<SocketAddr>,
@@ -66,7 +66,7 @@ pub enum Version {
     V2,
 }
 
-/// Why a PROXY header was rejected or could not be read. Everything but
+/// An error from parsing or reading a PROXY header. Every variant except
 /// `Io` is the sender's fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
@@ -109,11 +109,12 @@ pub fn parse(buf: &[u8]) -> Result<Parsed, ProxyError> {
 /// Reads one PROXY header from the start of `stream`, within `timeout`.
 ///
 /// Returns the header and the bytes read after it, which belong to the
-/// protocol that follows. Each read asks for no more than [`Parsed::Incomplete`]
-/// says the header still needs, so this reader never waits for bytes after
-/// the header and never consumes any: the returned bytes are empty and the
-/// stream is positioned right after the header, as a TLS handshake that
-/// follows requires. Callers should still feed the bytes on.
+/// protocol that follows. Each read requests no more bytes than
+/// [`Parsed::Incomplete`] reports the header still needs, so this reader
+/// never waits for bytes after the header and never consumes any. The
+/// returned bytes are therefore empty, and the stream is positioned right
+/// after the header, as a TLS handshake that follows requires. Callers
+/// should still feed the returned bytes on.
 pub async fn read_header<S: AsyncRead + Unpin>(
     stream: &mut S,
     timeout: Duration,
@@ -206,8 +207,8 @@ impl V1Protocol {
 }
 
 fn unknown_protocol(word: &[u8]) -> ProxyError {
-    let shown = &word[..word.len().min(16)];
-    invalid_v1(format!("unknown protocol \"{}\", expected TCP4, TCP6 or UNKNOWN", shown.escape_ascii()))
+    let prefix = &word[..word.len().min(16)];
+    invalid_v1(format!("unknown protocol \"{}\", expected TCP4, TCP6 or UNKNOWN", prefix.escape_ascii()))
 }
 
 fn parse_v1(buf: &[u8]) -> Result<Parsed, ProxyError> {
@@ -243,7 +244,7 @@ fn parse_v1_line(line: &[u8]) -> Result<ProxyHeader, ProxyError> {
     };
     let protocol = V1Protocol::from_word(word)?;
     match (protocol, fields) {
-        // The spec tells receivers to ignore whatever follows UNKNOWN.
+        // The spec requires receivers to ignore whatever follows UNKNOWN.
         (V1Protocol::Unknown, _) => Ok(ProxyHeader::default()),
         (_, None) => Err(invalid_v1(format!("missing addresses and ports after {}", protocol.name()))),
         (_, Some(fields)) => parse_v1_endpoints(protocol, fields),
@@ -273,7 +274,7 @@ fn parse_v1_endpoints(protocol: V1Protocol, fields: &[u8]) -> Result<ProxyHeader
 /// library rejects leading zeros in IPv4 octets, as the spec requires, and
 /// accepts the dotted tail of IPv6 forms such as `::ffff:192.0.2.1`, which
 /// senders that format with `inet_ntop` produce.
-fn parse_v1_address(protocol: V1Protocol, what: &str, text: &[u8]) -> Result<IpAddr, ProxyError> {
+fn parse_v1_address(protocol: V1Protocol, field: &str, text: &[u8]) -> Result<IpAddr, ProxyError> {
     let parsed = std::str::from_utf8(text).ok().and_then(|text| match protocol {
         V1Protocol::Tcp4 => text.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
         _ => text.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
@@ -281,7 +282,7 @@ fn parse_v1_address(protocol: V1Protocol, what: &str, text: &[u8]) -> Result<IpA
     let family = if protocol == V1Protocol::Tcp4 { "IPv4" } else { "IPv6" };
     parsed.ok_or_else(|| {
         invalid_v1(format!(
-            "{what} \"{}\" is not an {family} address, as {} requires",
+            "{field} \"{}\" is not an {family} address, as {} requires",
             text.escape_ascii(),
             protocol.name()
         ))
@@ -289,13 +290,13 @@ fn parse_v1_address(protocol: V1Protocol, what: &str, text: &[u8]) -> Result<IpA
 }
 
 /// Parses a port: decimal 0 to 65535 without leading zeros.
-fn parse_v1_port(what: &str, text: &[u8]) -> Result<u16, ProxyError> {
+fn parse_v1_port(field: &str, text: &[u8]) -> Result<u16, ProxyError> {
     let well_formed =
         (1..=5).contains(&text.len()) && text.iter().all(u8::is_ascii_digit) && (text[0] != b'0' || text.len() == 1);
     let value = std::str::from_utf8(text).ok().filter(|_| well_formed).and_then(|text| text.parse::<u16>().ok());
     value.ok_or_else(|| {
         invalid_v1(format!(
-            "{what} \"{}\" is not a decimal number from 0 to 65535 without leading zeros",
+            "{field} \"{}\" is not a decimal number from 0 to 65535 without leading zeros",
             text.escape_ascii()
         ))
     })
@@ -395,7 +396,7 @@ fn parse_v2(buf: &[u8]) -> Result<Parsed, ProxyError> {
         return Ok(Parsed::Incomplete { needed: total - buf.len() });
     }
 
-    // The spec tells receivers to ignore the whole block after LOCAL, the family included.
+    // The spec requires receivers to discard the whole block after LOCAL, the family included.
     let header = match command {
         Some(V2_COMMAND_PROXY) => parse_v2_addresses(buf[13], &buf[V2_FIXED_LEN..total])?,
         _ => ProxyHeader::default(),

@@ -24,7 +24,8 @@ fn v2(version_command: u8, family_transport: u8, block: &[u8]) -> Vec<u8> {
     header
 }
 
-/// The IPv4 block of the spec's example: 192.168.0.1:56324 to 192.168.0.11:443.
+/// Builds the IPv4 address block of the spec's example: 192.168.0.1:56324 to
+/// 192.168.0.11:443.
 fn ipv4_block() -> Vec<u8> {
     vec![192, 168, 0, 1, 192, 168, 0, 11, 0xDC, 0x04, 0x01, 0xBB]
 }
@@ -536,7 +537,8 @@ proptest! {
             for split in 0..encoded.len() {
                 match parse(&encoded[..split]) {
                     Ok(Parsed::Incomplete { needed }) => {
-                        prop_assert!(needed >= 1 && needed <= encoded.len() - split);
+                        prop_assert!(needed >= 1);
+                        prop_assert!(needed <= encoded.len() - split);
                     }
                     other => prop_assert!(false, "split {}: {:?}", split, other),
                 }
@@ -561,7 +563,10 @@ proptest! {
     fn v1_like_bytes_never_panic(tail in "[0-9a-fA-F.: \r\n]{0,110}", protocol in "(TCP4|TCP6|UNKNOWN) ") {
         let line = format!("PROXY {protocol}{tail}");
         match parse(line.as_bytes()) {
-            Ok(Parsed::Incomplete { needed }) => prop_assert!(needed >= 1 && line.len() + needed <= V1_MAX_LEN),
+            Ok(Parsed::Incomplete { needed }) => {
+                prop_assert!(needed >= 1);
+                prop_assert!(line.len() + needed <= V1_MAX_LEN);
+            }
             Ok(Parsed::Complete { len, .. }) => prop_assert!(len <= V1_MAX_LEN),
             Err(_) => {}
         }
