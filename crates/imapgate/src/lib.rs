@@ -22,6 +22,7 @@ pub mod explain;
 pub mod filter;
 pub mod mailbox;
 pub mod metrics;
+pub mod proxy_protocol;
 pub mod relay;
 pub mod server;
 pub mod session;
