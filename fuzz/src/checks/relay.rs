@@ -66,7 +66,7 @@ server = '^INBOX\.(Junk|Spam)(\..*)?$'
 const SERVER_DELIMITER: Option<char> = Some('.');
 
 /// Small limits, so that inputs of a few kilobytes reach them.
-const LIMITS: RelayLimits = RelayLimits { max_line: 1024, max_collected: 4096 };
+const LIMITS: RelayLimits = RelayLimits { max_line: 1024, max_collected: 4096, max_pipelined: 1000 };
 
 /// Largest number of times the server stream check tries the other choice
 /// at a synchronizing literal, and its deepest nesting.
