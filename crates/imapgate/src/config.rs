@@ -93,6 +93,14 @@ pub struct ListenConfig {
     /// shows LOGINDISABLED and no AUTH=).
     #[serde(default)]
     pub login_requires_tls: bool,
+    /// Expects a PROXY protocol header (v1 or v2) before anything else; the
+    /// client address is taken from it.
+    #[serde(default)]
+    pub proxy_protocol: bool,
+    /// Addresses (CIDR, e.g. `10.0.0.0/8`) allowed to send the PROXY
+    /// header; connections from elsewhere are closed.
+    #[serde(default)]
+    pub proxy_trusted: Vec<String>,
 }
 
 /// The `[upstream]` section.
@@ -114,6 +122,15 @@ pub struct UpstreamConfig {
     /// Name sent as SNI and checked in the certificate; the host part of
     /// `address` when unset.
     pub server_name: Option<String>,
+    /// Sends a PROXY protocol header (`v1` or `v2`) with the client's
+    /// address before anything else.
+    pub proxy_protocol: Option<crate::proxy_protocol::Version>,
+    /// Sends the server an ID command after connecting, with the client's
+    /// own ID fields and `x-originating-ip`, `x-originating-port`,
+    /// `x-connected-ip`, `x-connected-port` and `x-session-id` (Dovecot
+    /// trusts them from its `login_trusted_networks`).
+    #[serde(default)]
+    pub forward_id: bool,
 }
 
 fn default_true() -> bool {
@@ -332,6 +349,17 @@ fn validate_listeners(config: &Config, problems: &mut Vec<ConfigProblem>) {
         problems.push(ConfigProblem::new("listen", "no [[listen]] entry: add one with address = \"127.0.0.1:1143\""));
     }
     for (index, listen) in config.listen.iter().enumerate() {
+        if let Err(errors) = crate::proxy_protocol::TrustedSources::parse(&listen.proxy_trusted) {
+            for error in errors {
+                problems.push(ConfigProblem::new(format!("listen[{index}].proxy_trusted"), error));
+            }
+        }
+        if listen.proxy_protocol && listen.proxy_trusted.is_empty() {
+            problems.push(ConfigProblem::new(
+                format!("listen[{index}].proxy_trusted"),
+                "list the load balancers allowed to send PROXY headers, e.g. [\"10.0.0.0/8\"]",
+            ));
+        }
         if let Err(error) = listen.address.parse::<std::net::SocketAddr>() {
             problems.push(ConfigProblem::new(
                 format!("listen[{index}].address"),

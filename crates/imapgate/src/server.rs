@@ -112,23 +112,12 @@ async fn accept_loop(
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let shared = state.current();
-                let limits = State::admission_limits(&shared.config);
-                match state.admission.admit(peer.ip(), &limits) {
-                    Ok(slot) => {
-                        let state = state.clone();
-                        let listen = listen.clone();
-                        let mut sessions = sessions.lock().await;
-                        // Ended sessions are collected here so the set stays small.
-                        while sessions.try_join_next().is_some() {}
-                        sessions.spawn(async move {
-                            session::serve(stream, peer, listen, shared, state).await;
-                            drop(slot);
-                        });
-                    }
-                    Err(refusal) => {
-                        tokio::spawn(refuse(stream, peer, refusal, state.clone()));
-                    }
-                }
+                let state = state.clone();
+                let listen = listen.clone();
+                let mut sessions = sessions.lock().await;
+                // Ended sessions are collected here so the set stays small.
+                while sessions.try_join_next().is_some() {}
+                sessions.spawn(admit_and_serve(stream, peer, listen, shared, state));
             }
             Err(error) => {
                 // Out of file descriptors and similar: back off instead of spinning.
@@ -136,6 +125,46 @@ async fn accept_loop(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// Learns the client's address (from a PROXY header when the listener
+/// expects one), applies the session limits to it, then serves the session.
+async fn admit_and_serve(
+    mut stream: TcpStream,
+    peer: std::net::SocketAddr,
+    listen: crate::config::ListenConfig,
+    shared: Arc<Shared>,
+    state: Arc<State>,
+) {
+    let mut early = Vec::new();
+    let mut client = peer;
+    if listen.proxy_protocol {
+        let trusted = crate::proxy_protocol::TrustedSources::parse(&listen.proxy_trusted).unwrap_or_default();
+        if !trusted.contains(peer.ip()) {
+            tracing::warn!(%peer, "closed a connection from an address not in proxy_trusted");
+            state.metrics.limit_hit("proxy_trusted");
+            return;
+        }
+        match crate::proxy_protocol::read_header(&mut stream, Duration::from_secs(5)).await {
+            Ok((header, extra)) => {
+                client = header.source.unwrap_or(peer);
+                early = extra;
+            }
+            Err(error) => {
+                tracing::warn!(%peer, %error, "closed a connection with an invalid PROXY header");
+                return;
+            }
+        }
+    }
+
+    let limits = State::admission_limits(&shared.config);
+    match state.admission.admit(client.ip(), &limits) {
+        Ok(slot) => {
+            session::serve(stream, client, early, listen, shared, state).await;
+            drop(slot);
+        }
+        Err(refusal) => refuse(stream, client, refusal, state).await,
     }
 }
 

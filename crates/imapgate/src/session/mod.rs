@@ -29,6 +29,15 @@ use pump::{End, Traffic};
 use stream::Stream;
 use upstream::Upstream;
 
+/// Where a session comes from, for the upstream's PROXY header and ID.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    /// The client's address.
+    pub client: SocketAddr,
+    /// imapgate's address that the client connected to.
+    pub connected: Option<SocketAddr>,
+}
+
 /// What every session of a listener shares.
 pub struct Shared {
     pub config: Config,
@@ -80,7 +89,16 @@ impl Shared {
 }
 
 /// Serves one client connection to its end, then writes the access-log line.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, listen: ListenConfig, shared: Arc<Shared>, state: Arc<State>) {
+/// `peer` is the client's address (from the PROXY header when there was
+/// one); `early` holds client bytes read with that header.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    early: Vec<u8>,
+    listen: ListenConfig,
+    shared: Arc<Shared>,
+    state: Arc<State>,
+) {
     let span = tracing::info_span!(
         "session",
         client.addr = %peer,
@@ -91,7 +109,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, listen: ListenConfig, sh
         let started = Instant::now();
         tracing::debug!("session started");
         state.metrics.sessions_active.inc();
-        let report = run(stream, peer, &listen, &shared, &state).await;
+        let report = run(stream, peer, early, &listen, &shared, &state).await;
         state.metrics.sessions_active.dec();
         state.metrics.session_ended(report.end);
         state.metrics.commands.inc_by(report.stats.commands);
@@ -129,7 +147,14 @@ struct Report {
     end: &'static str,
 }
 
-async fn run(stream: TcpStream, peer: SocketAddr, listen: &ListenConfig, shared: &Shared, state: &State) -> Report {
+async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    early: Vec<u8>,
+    listen: &ListenConfig,
+    shared: &Shared,
+    state: &State,
+) -> Report {
     let mut report = Report::default();
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "could not set TCP_NODELAY on the client socket");
@@ -138,7 +163,10 @@ async fn run(stream: TcpStream, peer: SocketAddr, listen: &ListenConfig, shared:
         config: listen,
         acceptor: if listen.tls == ListenTls::None { None } else { shared.acceptor.as_ref() },
     };
+    let connected = stream.local_addr().ok();
     let mut client = FramedStream::new(Stream::Plain(stream), Peer::Client);
+    client.buf.extend_from_slice(&early);
+    let origin = Origin { client: peer, connected };
     client.trace = shared.trace.as_ref().and_then(|sink| sink.for_address(peer));
     let mut shutdown = state.shutdown.clone();
 
@@ -151,7 +179,7 @@ async fn run(stream: TcpStream, peer: SocketAddr, listen: &ListenConfig, shared:
         }
         let greeting = format!("* OK [CAPABILITY {}] imapgate ready\r\n", listener.capabilities(&client));
         client.write_all(greeting.as_bytes()).await?;
-        preauth::run(&mut client, peer, &listener, shared, state).await
+        preauth::run(&mut client, &origin, &listener, shared, state).await
     };
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(shared.config.timeouts.preauth(), preauth) => outcome,

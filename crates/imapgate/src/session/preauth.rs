@@ -6,11 +6,11 @@ use base64::Engine;
 use imapgate_proto::classify::{self, CommandName};
 use imapgate_proto::scan::{self, TokenKind};
 
-use super::Shared;
 use super::io::{FramedStream, Read};
 use super::route::Routing;
 use super::secret::{Credentials, Secret};
 use super::upstream::{self, LoginOutcome, Target, Upstream};
+use super::{Origin, Shared};
 use crate::config::ListenConfig;
 use crate::error::{Blame, SessionError};
 use crate::server::State;
@@ -84,13 +84,16 @@ enum Step {
 /// Serves pre-auth commands until a login succeeds or the client leaves.
 pub async fn run(
     client: &mut FramedStream,
-    peer: std::net::SocketAddr,
+    origin: &Origin,
     listener: &Listener<'_>,
     shared: &Shared,
     state: &State,
 ) -> std::io::Result<Outcome> {
     let config = &shared.config;
+    let peer = origin.client;
     let mut attempt = 0;
+    // The client's own ID fields, forwarded to the server with its address.
+    let mut client_id: Vec<(String, String)> = Vec::new();
     loop {
         let message = match client.read_message(config.limits.max_line + config.limits.max_preauth_literal).await? {
             Read::Closed => return Ok(Outcome::Closed),
@@ -110,6 +113,9 @@ pub async fn run(
             Read::Message(message) => message,
         };
 
+        if let Some(fields) = id_fields(&message) {
+            client_id = fields;
+        }
         match step(&message, client, listener).await? {
             Step::Reply(reply) => client.write_all(&reply).await?,
             Step::StartTls(tag) => {
@@ -128,7 +134,8 @@ pub async fn run(
             }
             Step::Login { tag, credentials } => {
                 attempt += 1;
-                let login = try_login(client, peer, shared, state, &tag, attempt, credentials).await?;
+                let session = SessionOrigin { origin, client_id: &client_id };
+                let login = try_login(client, &session, shared, state, &tag, attempt, credentials).await?;
                 match login {
                     Login::Succeeded(authenticated) => {
                         state.admission.login_succeeded(peer.ip());
@@ -294,7 +301,7 @@ enum Login {
 /// upstream leaves the session in pre-auth.
 async fn try_login(
     client: &mut FramedStream,
-    peer: std::net::SocketAddr,
+    session: &SessionOrigin<'_>,
     shared: &Shared,
     state: &State,
     tag: &[u8],
@@ -308,6 +315,7 @@ async fn try_login(
         state.metrics.login("unavailable");
         SessionError::new(Blame::Upstream, "The mail server is unavailable; try again later").answer(Some(tag))
     };
+    let peer = session.origin.client;
     let route = match super::route::route(shared, peer, client.stream.is_tls(), attempt, credentials).await {
         Routing::Route(route) => route,
         Routing::Refused { message, wait } => {
@@ -332,13 +340,19 @@ async fn try_login(
         tls: upstream_config.tls,
         connector: shared.connector.as_ref(),
         server_name: shared.server_name.clone(),
-        preamble: None,
+        preamble: upstream_config.proxy_protocol.map(|version| {
+            let destination = session.origin.connected.unwrap_or_else(|| ([0, 0, 0, 0], 0).into());
+            crate::proxy_protocol::encode(version, peer, destination)
+        }),
     };
 
     let result = async {
         let started = std::time::Instant::now();
         let mut upstream = upstream::connect(&target, config.timeouts.upstream_connect()).await?;
         state.metrics.upstream_connect_seconds.observe(started.elapsed().as_secs_f64());
+        if upstream_config.forward_id {
+            upstream.send_id(&forwarded_id(session)).await?;
+        }
         let login = upstream.login(tag, &credentials);
         let outcome = tokio::time::timeout(config.timeouts.upstream_login(), login).await.map_err(|_| {
             upstream::UpstreamError::Protocol(format!(
@@ -395,4 +409,55 @@ pub async fn start_tls(client: &mut FramedStream, acceptor: &TlsAcceptor) -> std
 /// Text from a peer made safe for one IMAP response line.
 fn one_line(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// The origin of a session and the client's own ID fields.
+struct SessionOrigin<'a> {
+    origin: &'a Origin,
+    client_id: &'a [(String, String)],
+}
+
+/// Fields of the ID sent to the server: the client's, then its address
+/// (Dovecot reads these from trusted proxies).
+fn forwarded_id(session: &SessionOrigin<'_>) -> Vec<(String, String)> {
+    static SESSION_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut fields: Vec<(String, String)> =
+        session.client_id.iter().filter(|(key, _)| !key.to_ascii_lowercase().starts_with("x-")).cloned().collect();
+    let client = session.origin.client;
+    fields.push(("x-originating-ip".into(), client.ip().to_canonical().to_string()));
+    fields.push(("x-originating-port".into(), client.port().to_string()));
+    if let Some(connected) = session.origin.connected {
+        fields.push(("x-connected-ip".into(), connected.ip().to_canonical().to_string()));
+        fields.push(("x-connected-port".into(), connected.port().to_string()));
+    }
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let counter = SESSION_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    fields.push(("x-session-id".into(), format!("ig{:x}{counter:x}", started.as_millis())));
+    fields
+}
+
+/// The field pairs of an `ID (...)` command; `None` for other commands.
+fn id_fields(message: &[u8]) -> Option<Vec<(String, String)>> {
+    let head = classify::classify_command(message).ok()?;
+    if head.name != CommandName::Id {
+        return None;
+    }
+    let tokens = scan::tokenize(message, head.args_at).ok()?;
+    let values: Vec<Option<String>> = tokens
+        .iter()
+        .filter(|token| matches!(token.kind, TokenKind::String(_) | TokenKind::Nil))
+        .map(|token| scan::string_value(message, token).map(|value| String::from_utf8_lossy(&value).into_owned()))
+        .collect();
+    Some(
+        values
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [Some(key), Some(value)] if key.len() <= 30 && value.len() <= 1024 => {
+                    Some((key.clone(), value.clone()))
+                }
+                _ => None,
+            })
+            .take(30)
+            .collect(),
+    )
 }

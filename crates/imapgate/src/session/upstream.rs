@@ -27,6 +27,7 @@ const CAPABILITY_TAG: &str = "imapgate.capability";
 const DELIMITER_TAG: &str = "imapgate.delimiter";
 const NAMESPACE_TAG: &str = "imapgate.namespace";
 const STARTTLS_TAG: &str = "imapgate.starttls";
+const ID_TAG: &str = "imapgate.id";
 
 /// Why the upstream could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +148,39 @@ impl Upstream {
         let tls = handshake(target, plain).await?;
         self.conn.restart(tls);
         Ok(())
+    }
+
+    /// Sends `ID` with `fields` and waits for its completion; the server's
+    /// answer is not used.
+    pub async fn send_id(&mut self, fields: &[(String, String)]) -> Result<(), UpstreamError> {
+        let literals = Self::literal_support(&self.capabilities);
+        let mut command = format!("{ID_TAG} ID (").into_bytes();
+        for (index, (key, value)) in fields.iter().enumerate() {
+            if index > 0 {
+                command.push(b' ');
+            }
+            for (position, text) in [key, value].into_iter().enumerate() {
+                if position > 0 {
+                    command.push(b' ');
+                }
+                // Quoted, or a literal for bytes a quoted string cannot hold.
+                command.extend_from_slice(&encode::encode_string(
+                    text.as_bytes(),
+                    StringForm::Quoted,
+                    Grammar::Astring,
+                    literals,
+                    false,
+                ));
+            }
+        }
+        command.extend_from_slice(b")\r\n");
+        self.send_with_literals(&command).await?;
+        loop {
+            let response = read_response(&mut self.conn).await?;
+            if is_tagged(&response, ID_TAG) {
+                return Ok(());
+            }
+        }
     }
 
     fn has(&self, capability: &str) -> bool {

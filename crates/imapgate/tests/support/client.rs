@@ -21,7 +21,14 @@ impl ImapClient {
     ///
     /// Panics when the connection fails or no greeting arrives in time.
     pub fn connect(addr: impl ToSocketAddrs + std::fmt::Debug) -> ImapClient {
-        let stream = TcpStream::connect(&addr).unwrap_or_else(|err| panic!("failed to connect to {addr:?}: {err}"));
+        ImapClient::connect_with_preamble(addr, b"")
+    }
+
+    /// Connects, sends `preamble` (a PROXY protocol header), then reads the
+    /// greeting line.
+    pub fn connect_with_preamble(addr: impl ToSocketAddrs + std::fmt::Debug, preamble: &[u8]) -> ImapClient {
+        let mut stream = TcpStream::connect(&addr).unwrap_or_else(|err| panic!("failed to connect to {addr:?}: {err}"));
+        stream.write_all(preamble).expect("failed to send the preamble");
         stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("failed to set read timeout");
         stream.set_nodelay(true).expect("failed to set TCP_NODELAY");
         let writer = stream.try_clone().expect("failed to clone TcpStream");
