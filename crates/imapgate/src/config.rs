@@ -131,6 +131,10 @@ pub struct UpstreamConfig {
     /// trusts them from its `login_trusted_networks`).
     #[serde(default)]
     pub forward_id: bool,
+    /// Offers AUTHENTICATE XOAUTH2 and OAUTHBEARER to clients and passes
+    /// them to this server, which must support them.
+    #[serde(default)]
+    pub oauth: bool,
 }
 
 fn default_true() -> bool {

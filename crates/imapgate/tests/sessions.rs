@@ -171,3 +171,60 @@ fn server_closing_without_bye_gets_client_bye() {
     let log = proxy.wait_for_log("without BYE");
     assert!(log.contains("the server closed the connection without BYE"), "{log}");
 }
+
+#[test]
+fn authenticate_login_mechanism() {
+    let (_dovecot, proxy) = setup("");
+    let engine = base64::engine::general_purpose::STANDARD;
+
+    let mut client = proxy.connect();
+    assert!(String::from_utf8_lossy(client.greeting()).contains("AUTH=LOGIN"));
+    client.send(b"a1 AUTHENTICATE LOGIN\r\n");
+    let prompt = String::from_utf8_lossy(&client.read_continuation("a1")).into_owned();
+    assert_eq!(prompt, "+ VXNlcm5hbWU6\r\n");
+    client.send(format!("{}\r\n", engine.encode("alice")).as_bytes());
+    let prompt = String::from_utf8_lossy(&client.read_continuation("a1")).into_owned();
+    assert_eq!(prompt, "+ UGFzc3dvcmQ6\r\n");
+    client.send(format!("{}\r\n", engine.encode(PASSWORD)).as_bytes());
+    client.expect_completion("a1", "OK");
+    client.expect_ok("a2", "SELECT INBOX");
+
+    // With the user name as initial response (SASL-IR).
+    let mut client = proxy.connect();
+    client.send(format!("b1 AUTHENTICATE LOGIN {}\r\n", engine.encode("alice")).as_bytes());
+    client.read_continuation("b1");
+    client.send(format!("{}\r\n", engine.encode(PASSWORD)).as_bytes());
+    client.expect_completion("b1", "OK");
+}
+
+#[test]
+fn xoauth2_is_passed_to_the_server() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let server_addr = listener.local_addr().unwrap();
+    let (lines_sender, lines) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        writer.write_all(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] scripted\r\n").unwrap();
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let tag = line.split(' ').next().unwrap().to_string();
+        lines_sender.send(line.clone()).unwrap();
+        writer.write_all(format!("{tag} OK [CAPABILITY IMAP4rev1] Logged in\r\n").as_bytes()).unwrap();
+        thread::sleep(std::time::Duration::from_millis(500));
+    });
+
+    let proxy = Imapgate::start_custom(&format!(
+        "[[listen]]\naddress = \"127.0.0.1:{{port}}\"\n\n[upstream]\naddress = \"{server_addr}\"\noauth = true\n"
+    ));
+    let mut client = proxy.connect();
+    assert!(String::from_utf8_lossy(client.greeting()).contains("AUTH=XOAUTH2 AUTH=OAUTHBEARER"));
+    let response = base64::engine::general_purpose::STANDARD.encode("user=alice\x01auth=Bearer tok-123\x01\x01");
+    client.expect_ok("x1", &format!("AUTHENTICATE XOAUTH2 {response}"));
+    let sent = lines.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!(sent, format!("x1 AUTHENTICATE XOAUTH2 {response}\r\n"));
+    let log = proxy.wait_for_log("logged in");
+    assert!(log.contains("user=\"alice\""), "{log}");
+    assert!(!log.contains("tok-123") && !log.contains(&response), "the token reached the log:\n{log}");
+}

@@ -4,6 +4,7 @@ pub mod io;
 pub mod preauth;
 pub mod pump;
 pub mod route;
+pub mod sasl;
 pub mod secret;
 pub mod stream;
 pub mod upstream;
@@ -162,6 +163,7 @@ async fn run(
     let listener = preauth::Listener {
         config: listen,
         acceptor: if listen.tls == ListenTls::None { None } else { shared.acceptor.as_ref() },
+        oauth: shared.config.upstream.as_ref().is_some_and(|upstream| upstream.oauth),
     };
     let connected = stream.local_addr().ok();
     let mut client = FramedStream::new(Stream::Plain(stream), Peer::Client);

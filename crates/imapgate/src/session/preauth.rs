@@ -2,7 +2,6 @@
 //! NOOP, ID, LOGOUT, LOGIN and AUTHENTICATE PLAIN. A login is tried on the
 //! upstream with the client's credentials and tag.
 
-use base64::Engine;
 use imapgate_proto::classify::{self, CommandName};
 use imapgate_proto::scan::{self, TokenKind};
 
@@ -10,7 +9,7 @@ use super::io::{FramedStream, Read};
 use super::route::Routing;
 use super::secret::{Credentials, Secret};
 use super::upstream::{self, LoginOutcome, Target, Upstream};
-use super::{Origin, Shared};
+use super::{Origin, Shared, sasl};
 use crate::config::ListenConfig;
 use crate::error::{Blame, SessionError};
 use crate::server::State;
@@ -22,6 +21,8 @@ pub struct Listener<'a> {
     pub config: &'a ListenConfig,
     /// Present when the listener uses TLS.
     pub acceptor: Option<&'a TlsAcceptor>,
+    /// XOAUTH2 and OAUTHBEARER are offered and passed to the server.
+    pub oauth: bool,
 }
 
 impl Listener<'_> {
@@ -44,7 +45,10 @@ impl Listener<'_> {
         if self.login_disabled(client) {
             list.push_str(" LOGINDISABLED");
         } else {
-            list.push_str(" AUTH=PLAIN");
+            list.push_str(" AUTH=PLAIN AUTH=LOGIN");
+            if self.oauth {
+                list.push_str(" AUTH=XOAUTH2 AUTH=OAUTHBEARER");
+            }
         }
         list
     }
@@ -211,7 +215,13 @@ async fn step(message: &[u8], client: &mut FramedStream, listener: &Listener<'_>
                 reply("BAD LOGIN expects a user name and a password")
             }
         },
-        CommandName::Authenticate => authenticate(message, head.args_at, &tag, client).await?,
+        CommandName::Authenticate => match sasl::authenticate(message, head.args_at, client, listener.oauth).await? {
+            Ok(credentials) => Step::Login { tag: tag.clone(), credentials },
+            Err(refusal) => {
+                tracing::info!(refusal, "rejected an AUTHENTICATE");
+                reply(refusal)
+            }
+        },
         CommandName::StartTls if client.stream.is_tls() => reply("BAD TLS is already active"),
         CommandName::StartTls => reply("BAD STARTTLS is not available on this listener"),
         _ => {
@@ -233,55 +243,8 @@ fn login_arguments(message: &[u8], args_at: usize) -> Option<Credentials> {
         authzid: None,
         user: String::from_utf8(user.into_owned()).ok()?,
         password: Secret::new(password.into_owned()),
+        oauth: None,
     })
-}
-
-/// `AUTHENTICATE PLAIN [initial-response]`; asks for the response with `+`
-/// when the client did not send it inline.
-async fn authenticate(message: &[u8], args_at: usize, tag: &[u8], client: &mut FramedStream) -> std::io::Result<Step> {
-    let tagged = |text: &str| {
-        let mut line = tag.to_vec();
-        line.push(b' ');
-        line.extend_from_slice(text.as_bytes());
-        line.extend_from_slice(b"\r\n");
-        Step::Reply(line)
-    };
-    let Ok(tokens) = scan::tokenize(message, args_at) else {
-        return Ok(tagged("BAD Invalid AUTHENTICATE arguments"));
-    };
-    let mechanism = tokens.first().and_then(|token| scan::string_value(message, token));
-    if !mechanism.is_some_and(|mechanism| mechanism.eq_ignore_ascii_case(b"PLAIN")) {
-        return Ok(tagged("NO [CANNOT] Unsupported authentication mechanism; use PLAIN"));
-    }
-
-    let response = match tokens.get(1).filter(|token| token.kind != TokenKind::End) {
-        Some(token) => {
-            Secret::new(scan::string_value(message, token).map(|value| value.into_owned()).unwrap_or_default())
-        }
-        None => {
-            client.write_all(b"+ \r\n").await?;
-            match client.read_message(8 * 1024).await? {
-                Read::Message(line) => {
-                    Secret::new(line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n")).unwrap_or(&line).to_vec())
-                }
-                Read::TooLarge(_) => return Ok(tagged("BAD Authentication response too large")),
-                Read::Closed => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            }
-        }
-    };
-    if response.expose() == b"*" {
-        return Ok(tagged("BAD Authentication cancelled"));
-    }
-    // `=` is an empty initial response (RFC 4959).
-    let encoded = if response.expose() == b"=" { &b""[..] } else { response.expose() };
-    let decoded = match base64::engine::general_purpose::STANDARD.decode(encoded) {
-        Ok(decoded) => Secret::new(decoded),
-        Err(_) => return Ok(tagged("BAD Invalid base64 in authentication response")),
-    };
-    match Credentials::from_plain(decoded.expose()) {
-        Some(credentials) => Ok(Step::Login { tag: tag.to_vec(), credentials }),
-        None => Ok(tagged("BAD Invalid PLAIN authentication message")),
-    }
 }
 
 /// Result of one login attempt.

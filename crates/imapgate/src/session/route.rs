@@ -47,7 +47,11 @@ pub async fn route(
     };
 
     let request = AuthRequest {
-        method: AuthMethod::Plain,
+        method: match credentials.oauth.as_ref().map(|oauth| oauth.mechanism) {
+            Some("XOAUTH2") => AuthMethod::XOAuth2,
+            Some(_) => AuthMethod::OAuthBearer,
+            None => AuthMethod::Plain,
+        },
         user: credentials.user.clone(),
         password: credentials.password.clone(),
         salt: None,
@@ -69,7 +73,12 @@ pub async fn route(
                 {
                     return Routing::Unavailable(format!("the auth service selected the unknown profile {name:?}"));
                 }
-                let credentials = Credentials { authzid: credentials.authzid.clone(), user, password };
+                let credentials = Credentials {
+                    authzid: credentials.authzid.clone(),
+                    user,
+                    password,
+                    oauth: credentials.oauth.clone(),
+                };
                 return Routing::Route(Route { address: address.to_string(), credentials, profile });
             }
             AuthReply::Refused { message, wait } => return Routing::Refused { message, wait },

@@ -29,13 +29,26 @@ impl Drop for Secret {
     }
 }
 
-/// A user name and password from LOGIN or AUTHENTICATE PLAIN.
+/// A user name and password from LOGIN or AUTHENTICATE, or a user and
+/// bearer token from an OAuth mechanism.
 #[derive(Clone, Debug)]
 pub struct Credentials {
     /// Authorization identity of AUTHENTICATE PLAIN, when given.
     pub authzid: Option<String>,
     pub user: String,
+    /// The password, or the bearer token of an OAuth mechanism.
     pub password: Secret,
+    /// Set for XOAUTH2 and OAUTHBEARER, which go to the server unchanged.
+    pub oauth: Option<OAuth>,
+}
+
+/// An OAuth SASL exchange passed through to the server.
+#[derive(Clone, Debug)]
+pub struct OAuth {
+    /// `XOAUTH2` or `OAUTHBEARER`.
+    pub mechanism: &'static str,
+    /// The client's base64 response, as sent.
+    pub response: Secret,
 }
 
 impl Credentials {
@@ -65,6 +78,7 @@ impl Credentials {
             authzid: (!authzid.is_empty()).then(|| String::from_utf8_lossy(authzid).into_owned()),
             user: String::from_utf8(user.to_vec()).ok()?,
             password: Secret::new(password.to_vec()),
+            oauth: None,
         })
     }
 }

@@ -216,7 +216,26 @@ impl Upstream {
     /// AUTHENTICATE PLAIN when the server offers it with SASL-IR, else LOGIN.
     pub async fn login(&mut self, tag: &[u8], credentials: &Credentials) -> Result<LoginOutcome, UpstreamError> {
         let mut command = tag.to_vec();
-        if self.has("AUTH=PLAIN") && self.has("SASL-IR") {
+        if let Some(oauth) = &credentials.oauth {
+            // The client's OAuth response goes to the server unchanged.
+            command.extend_from_slice(format!(" AUTHENTICATE {}", oauth.mechanism).as_bytes());
+            if self.has("SASL-IR") {
+                command.push(b' ');
+                command.extend_from_slice(oauth.response.expose());
+                command.extend_from_slice(b"\r\n");
+                self.conn.write_all(&command).await?;
+            } else {
+                command.extend_from_slice(b"\r\n");
+                self.conn.write_all(&command).await?;
+                let response = read_response(&mut self.conn).await?;
+                if !response.starts_with(b"+") {
+                    return Ok(LoginOutcome::Refused { reply: response });
+                }
+                let mut line = oauth.response.expose().to_vec();
+                line.extend_from_slice(b"\r\n");
+                self.conn.write_all(&line).await?;
+            }
+        } else if self.has("AUTH=PLAIN") && self.has("SASL-IR") {
             let payload = credentials.plain_payload();
             command.extend_from_slice(b" AUTHENTICATE PLAIN ");
             command.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(payload.expose()).as_bytes());
@@ -265,6 +284,11 @@ impl Upstream {
                     }
                     self.capabilities = capabilities.clone();
                     return Ok(LoginOutcome::LoggedIn { reply: response, capabilities });
+                }
+                Some(ResponseHead::Continuation) if credentials.oauth.is_some() => {
+                    // An OAuth failure comes as `+ <error>`; an empty line
+                    // ends the exchange, and the tagged NO follows.
+                    self.conn.write_all(b"\r\n").await?;
                 }
                 Some(ResponseHead::Continuation) => {
                     return Err(UpstreamError::Protocol("unexpected continuation request during login".into()));
