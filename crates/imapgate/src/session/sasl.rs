@@ -29,12 +29,9 @@ pub async fn authenticate(
         .and_then(|token| scan::string_value(message, token))
         .map(|name| String::from_utf8_lossy(&name).to_ascii_uppercase())
         .unwrap_or_default();
-    let initial = match tokens.get(1).filter(|token| token.kind != TokenKind::End) {
-        Some(token) => {
-            Some(Secret::new(scan::string_value(message, token).map(|value| value.into_owned()).unwrap_or_default()))
-        }
-        None => None,
-    };
+    let initial = tokens.get(1).filter(|token| token.kind != TokenKind::End).map(|token| {
+        Secret::new(scan::string_value(message, token).map(|value| value.into_owned()).unwrap_or_default())
+    });
 
     match mechanism.as_str() {
         "PLAIN" => {

@@ -89,8 +89,12 @@ mod tests {
 
     #[test]
     fn debug_redacts_password() {
-        let credentials =
-            Credentials { authzid: None, user: "alice".into(), password: Secret::new(b"hunter2".to_vec()) };
+        let credentials = Credentials {
+            authzid: None,
+            user: "alice".into(),
+            password: Secret::new(b"hunter2".to_vec()),
+            oauth: None,
+        };
         let shown = format!("{credentials:?}");
         assert!(shown.contains("alice"));
         assert!(!shown.contains("hunter2"));
