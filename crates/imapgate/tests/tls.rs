@@ -102,3 +102,28 @@ fn untrusted_upstream_certificate_is_a_clear_error() {
     let log = proxy.wait_for_log("TLS with upstream");
     assert!(log.contains(&format!("TLS with upstream 127.0.0.1:{imaps} failed: invalid peer certificate")), "{log}");
 }
+
+#[test]
+fn sighup_reloads_the_certificate() {
+    let first = TestCa::new("first CA");
+    let second = TestCa::new("second CA");
+    let dovecot = Dovecot::start();
+    let template = |ca: &TestCa| {
+        format!(
+            "[[listen]]\naddress = \"127.0.0.1:{{port}}\"\ntls = \"implicit\"\n\n[upstream]\naddress = \"{}\"\n\n{}",
+            dovecot.addr(),
+            tls_section(ca)
+        )
+    };
+    let proxy = Imapgate::start_custom(&template(&first));
+    let (_client, greeting) = TlsClient::connect(proxy.addr(), &first.ca_file());
+    assert!(greeting.starts_with("* OK"), "{greeting}");
+
+    proxy.write_raw_config(&template(&second).replace("{port}", &proxy.addr().port().to_string()));
+    proxy.signal("HUP");
+    proxy.wait_for_log("configuration reloaded");
+    let (mut client, greeting) = TlsClient::connect(proxy.addr(), &second.ca_file());
+    assert!(greeting.starts_with("* OK"), "{greeting}");
+    let login = client.command("l1", "LOGIN alice secret");
+    assert!(login.contains("l1 OK"), "{login}");
+}
