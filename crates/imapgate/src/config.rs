@@ -52,6 +52,9 @@ pub struct ProfileConfig {
     #[serde(default)]
     pub filters: Vec<String>,
     pub mailbox: Option<MailboxConfig>,
+    /// TLS toward the server for sessions of this profile, in place of
+    /// `upstream.tls`.
+    pub upstream_tls: Option<UpstreamTls>,
 }
 
 /// The `[admin]` section.
@@ -139,6 +142,16 @@ pub struct UpstreamConfig {
 
 fn default_true() -> bool {
     true
+}
+
+impl Config {
+    /// Whether any session may use TLS toward the server: `upstream.tls`
+    /// or a profile's `upstream_tls`.
+    pub fn uses_upstream_tls(&self) -> bool {
+        let upstream = self.upstream.as_ref().is_some_and(|upstream| upstream.tls != UpstreamTls::None);
+        upstream
+            || self.profiles.values().any(|profile| profile.upstream_tls.is_some_and(|tls| tls != UpstreamTls::None))
+    }
 }
 
 impl UpstreamConfig {
@@ -418,7 +431,7 @@ fn validate_tls(config: &Config, problems: &mut Vec<ConfigProblem>, warnings: &m
         }
     }
     let Some(upstream) = &config.upstream else { return };
-    if upstream.tls == UpstreamTls::None {
+    if !config.uses_upstream_tls() {
         return;
     }
     if let Err(message) = crate::tls::connector(&upstream.trust()) {

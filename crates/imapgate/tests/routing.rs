@@ -177,3 +177,32 @@ fn unknown_profile_is_unavailable() {
     let log = proxy.wait_for_log("unknown profile");
     assert!(log.contains("the auth service selected the unknown profile \\\"nosuch\\\""), "{log}");
 }
+
+#[test]
+fn profile_selects_upstream_tls() {
+    let ca = support::tls::TestCa::new("routing CA");
+    let (cert, key) = ca.issue("dovecot");
+    let imaps = support::imapgate::free_port();
+    let dovecot = Dovecot::start_with(
+        support::dovecot::DEFAULT_USERS,
+        &[
+            ("IMAPGATE_DOVECOT_TLS_CERT", cert.display().to_string()),
+            ("IMAPGATE_DOVECOT_TLS_KEY", key.display().to_string()),
+            ("IMAPGATE_DOVECOT_IMAPS_PORT", imaps.to_string()),
+        ],
+    );
+    let service = AuthService::start(move |_, _| {
+        format!("Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: {imaps}\r\nAuth-Profile: secure\r\n")
+    });
+    let proxy = Imapgate::start_custom(&format!(
+        "[[listen]]\naddress = \"127.0.0.1:{{port}}\"\n\n[upstream]\naddress = \"{}\"\nca_file = \"{}\"\n\n[auth_http]\nurl = \"http://{}/auth\"\n\n[profiles.secure]\nupstream_tls = \"implicit\"\n",
+        dovecot.addr(),
+        ca.ca_file().display(),
+        service.addr
+    ));
+    let mut client = proxy.connect();
+    client.login("alice", "secret");
+    client.expect_ok("a1", "SELECT INBOX");
+    let log = dovecot.log();
+    assert!(log.contains("TLS"), "Dovecot did not see a TLS login:\n{log}");
+}

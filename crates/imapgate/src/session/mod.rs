@@ -67,7 +67,7 @@ impl Shared {
         let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
         let acceptor = loaded.config.tls.as_ref().map(crate::tls::acceptor).transpose().map_err(invalid)?;
         let upstream = loaded.config.upstream.as_ref().expect("validated config has an upstream");
-        let (connector, server_name) = if upstream.tls == crate::tls::UpstreamTls::None {
+        let (connector, server_name) = if !loaded.config.uses_upstream_tls() {
             (None, None)
         } else {
             if !upstream.verify {

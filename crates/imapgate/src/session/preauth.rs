@@ -300,9 +300,18 @@ async fn try_login(
     span.record("upstream.addr", address);
     let target = Target {
         address,
-        tls: upstream_config.tls,
+        tls: route
+            .profile
+            .as_ref()
+            .and_then(|name| config.profiles.get(name))
+            .and_then(|profile| profile.upstream_tls)
+            .unwrap_or(upstream_config.tls),
         connector: shared.connector.as_ref(),
-        server_name: shared.server_name.clone(),
+        server_name: match (&config.auth_http, &upstream_config.server_name) {
+            // A routed server is checked under its own address unless a name is configured.
+            (Some(_), None) => crate::tls::server_name(address, None).ok(),
+            _ => shared.server_name.clone(),
+        },
         preamble: upstream_config.proxy_protocol.map(|version| {
             let destination = session.origin.connected.unwrap_or_else(|| ([0, 0, 0, 0], 0).into());
             crate::proxy_protocol::encode(version, peer, destination)
