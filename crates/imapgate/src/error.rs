@@ -1,5 +1,5 @@
 //! Session errors with the party to blame, and the one place that turns
-//! them into what the client is told.
+//! them into the IMAP response the client gets.
 
 /// Who caused an error; decides the IMAP answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

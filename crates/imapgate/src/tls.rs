@@ -43,7 +43,7 @@ pub struct TlsConfig {
     pub key: String,
 }
 
-/// How imapgate checks the upstream's certificate.
+/// Verification settings for the upstream's certificate.
 #[derive(Clone, Debug, Default)]
 pub struct UpstreamTrust {
     /// PEM file of CA certificates; the system's roots when `None`.

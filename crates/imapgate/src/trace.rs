@@ -32,7 +32,7 @@ fn default_max_chunk() -> usize {
     2048
 }
 
-/// Where a traced chunk went.
+/// The direction of a traced chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
     /// Read from the client.

@@ -30,7 +30,7 @@ use pump::{End, Traffic};
 use stream::Stream;
 use upstream::Upstream;
 
-/// Where a session comes from, for the upstream's PROXY header and ID.
+/// The addresses of a session's connection, for the upstream's PROXY header and ID.
 #[derive(Clone, Copy, Debug)]
 pub struct Origin {
     /// The client's address.
@@ -39,7 +39,7 @@ pub struct Origin {
     pub connected: Option<SocketAddr>,
 }
 
-/// What every session of a listener shares.
+/// State shared by every session of a listener.
 pub struct Shared {
     pub config: Config,
     pub chain: ChainFactory,
@@ -138,13 +138,13 @@ pub async fn serve(
     .await
 }
 
-/// What the access log reports about a session.
+/// The access-log fields of a session.
 #[derive(Default)]
 struct Report {
     user: Option<String>,
     traffic: Traffic,
     stats: crate::relay::RelayStats,
-    /// How the session ended, a metric label.
+    /// The way the session ended, used as a metric label.
     end: &'static str,
 }
 

@@ -66,14 +66,14 @@ pub struct Authenticated {
     pub profile: Option<String>,
 }
 
-/// How the not-authenticated state ended.
+/// The end of the not-authenticated state.
 pub enum Outcome {
     Authenticated(Box<Authenticated>),
     /// The client logged out or closed the connection.
     Closed,
 }
 
-/// What one pre-auth command asks for.
+/// The action one pre-auth command requests.
 enum Step {
     Reply(Vec<u8>),
     /// Answer OK with this tag, then run the TLS handshake.

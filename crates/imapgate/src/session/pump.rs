@@ -23,7 +23,7 @@ const WRITE_HIGH: usize = 256 * 1024;
 /// Read size.
 const CHUNK: usize = 16 * 1024;
 
-/// How the relay ended.
+/// The reason the relay ended.
 #[derive(Debug)]
 pub enum End {
     /// The client closed its side.

@@ -1,5 +1,5 @@
-//! Where a login goes: the static upstream, or the server an auth_http
-//! service names (with credentials and rule profile it may replace).
+//! Routing of a login: to the static upstream, or to the server an
+//! auth_http service names (with credentials and rule profile it may replace).
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -29,7 +29,7 @@ const NAMESPACE_TAG: &str = "imapgate.namespace";
 const STARTTLS_TAG: &str = "imapgate.starttls";
 const ID_TAG: &str = "imapgate.id";
 
-/// Why the upstream could not be used.
+/// A failure to use the upstream.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("connecting to {address} failed: {source}")]
@@ -54,7 +54,7 @@ pub struct Upstream {
     pub capabilities: Vec<String>,
 }
 
-/// The server's answer to the login.
+/// The server's response to the login.
 pub enum LoginOutcome {
     /// Logged in. `reply` is the server's tagged OK line.
     LoggedIn { reply: Vec<u8>, capabilities: Vec<String> },
