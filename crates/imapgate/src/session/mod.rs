@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use imapgate_proto::framer::Peer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -282,8 +283,13 @@ async fn relay(
     let mut relay = Relay::new(chain, session, limits);
 
     client.write_all(&strip_capabilities(&reply).unwrap_or(reply)).await?;
+    // Only the socket and unread bytes of the upstream stay for the relay:
+    // idle sessions are many, and each byte kept here is kept per session.
+    drop(capabilities);
+    let Upstream { conn: upstream_conn, .. } = upstream;
+    let (mut server_stream, server_buf) = (upstream_conn.stream, upstream_conn.buf);
+    client.buf = BytesMut::from(&client.buf[..]);
 
-    let mut server_stream = upstream.conn.stream;
     let options = pump::Options {
         idle: shared.config.timeouts.idle(),
         shutdown: state.shutdown.clone(),
@@ -294,7 +300,7 @@ async fn relay(
         &mut client.stream,
         std::mem::take(&mut client.buf),
         &mut server_stream,
-        std::mem::take(&mut upstream.conn.buf),
+        server_buf,
         &mut relay,
         &mut report.traffic,
         options,
