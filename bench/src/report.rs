@@ -8,9 +8,11 @@ use crate::stats::median;
 
 /// Prefix of a result line written by `run`.
 pub const PREFIX: &str = "RESULT";
-/// The two reference columns.
+/// The reference columns: every other column gets its ratio to these.
 const DIRECT: &str = "direct";
 const NGINX: &str = "nginx";
+/// imapgate without filters: columns with filters also get their ratio to it.
+const PLAIN: &str = "gate-plain";
 
 /// Formats one result line: prefix, target label, scenario, metric, value.
 pub fn line(label: &str, scenario: &str, metric: &str, value: f64) -> String {
@@ -42,7 +44,8 @@ pub fn table(text: &str) -> Result<String, String> {
     labels.sort_by_key(|label| match label.as_str() {
         DIRECT => 0,
         NGINX => 1,
-        _ => 2,
+        PLAIN => 2,
+        _ => 3,
     });
 
     let mut out = String::from("| scenario | metric |");
@@ -67,11 +70,13 @@ pub fn table(text: &str) -> Result<String, String> {
             };
             let mut cell = number(value);
             if label != DIRECT && label != NGINX {
-                for reference in [DIRECT, NGINX] {
+                let references: &[&str] = if label == PLAIN { &[DIRECT, NGINX] } else { &[DIRECT, NGINX, PLAIN] };
+                for &reference in references {
                     if let Some(&base) = medians.get(reference)
                         && base != 0.0
                     {
-                        write!(cell, " ({:.2}× {})", value / base, &reference[..1]).expect("writing to a String cannot fail");
+                        write!(cell, " ({:.2}× {})", value / base, abbreviation(reference))
+                            .expect("writing to a String cannot fail");
                     }
                 }
             }
@@ -80,6 +85,15 @@ pub fn table(text: &str) -> Result<String, String> {
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Short column names for the ratio notes: d (direct), n (nginx), p (plain).
+fn abbreviation(reference: &str) -> &'static str {
+    match reference {
+        DIRECT => "d",
+        NGINX => "n",
+        _ => "p",
+    }
 }
 
 /// At least three significant digits.
@@ -113,6 +127,20 @@ mod tests {
         let rows: Vec<&str> = table.lines().collect();
         assert_eq!(rows[0], "| scenario | metric | direct | nginx | gate-plain |");
         assert_eq!(rows[2], "| bulk | MB/s | 110 | 70.0 | 92.0 (0.84× d) (1.31× n) |");
+    }
+
+    #[test]
+    fn table_rules_column_compared_to_plain() {
+        let text = [
+            line("gate-rules", "big-list", "ms/LIST", 60.0),
+            line("gate-plain", "big-list", "ms/LIST", 50.0),
+            line("direct", "big-list", "ms/LIST", 40.0),
+        ]
+        .join("\n");
+        let table = table(&text).unwrap();
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows[0], "| scenario | metric | direct | gate-plain | gate-rules |");
+        assert_eq!(rows[2], "| big-list | ms/LIST | 40.0 | 50.0 (1.25× d) | 60.0 (1.50× d) (1.20× p) |");
     }
 
     #[test]
