@@ -9,6 +9,8 @@
 # --rounds  rounds of the throughput scenarios (default 5); targets are
 #           interleaved within each round, in a rotating order.
 # --dir     working directory (default /tmp/imapgate-bench); it is wiped.
+# --only    comma-separated scenarios to run (default all): bulk, small,
+#           small-serial, big-list, login, login-serial, mbsync, idle.
 #
 # Needs root: apt-get, Dovecot, and a file-descriptor limit of 20,000.
 set -euo pipefail
@@ -19,12 +21,14 @@ readonly REPO=$PWD
 QUICK=0
 ROUNDS=5
 WORK=/tmp/imapgate-bench
+ONLY=bulk,small,small-serial,big-list,login,login-serial,mbsync,idle
 while (($# > 0)); do
     case "$1" in
         --quick) QUICK=1 ;;
         --rounds) ROUNDS="$2"; shift ;;
         --dir) WORK="$2"; shift ;;
-        *) echo "usage: $0 [--quick] [--rounds N] [--dir DIR]" >&2; exit 2 ;;
+        --only) ONLY="$2"; shift ;;
+        *) echo "usage: $0 [--quick] [--rounds N] [--dir DIR] [--only LIST]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -49,6 +53,8 @@ fi
 readonly BENCH=$REPO/target/release/imapgate-bench
 readonly GATE=$REPO/target/release/imapgate
 PIDS=()
+
+selected() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 log() { echo "bench.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -229,11 +235,14 @@ Pass secret
 SSLType None
 AuthMechs LOGIN
 
-# The same names for every target: imapgate's rules do not rewrite the
-# NAMESPACE response, so its INBOX. prefix would hide the renamed folders.
+# imapgate's mailbox filter passes the server's NAMESPACE response
+# (prefix "INBOX.", delimiter ".") unchanged, which does not fit the names
+# its rules show, so mbsync is told to ignore the namespace and, through
+# the rules, that the delimiter is "/".
 IMAPStore remote
 Account bench
 UseNamespace no
+$([[ "$label" == gate-rules ]] && echo "PathDelimiter /")
 
 MaildirStore local
 Path $dir/mail/
@@ -266,28 +275,42 @@ throughput_round() {
         order+=("${LABELS[$(((i + round) % 4))]}")
     done
     log "round $round of $ROUNDS, order ${order[*]}"
-    for label in "${order[@]}"; do
-        run_bench "$label" --user bulk --sessions 8 --seconds "$BULK_SECS" bulk --messages "$BULK_MESSAGES"
-    done
-    for label in "${order[@]}"; do
-        run_bench "$label" --user small --sessions 32 --seconds "$SMALL_SECS" small --names "${NAMES_OF[$label]}"
-    done
-    for label in "${order[@]}"; do
-        run_bench "$label" --user small --sessions 1 --seconds "$SMALL_SECS" --name small-serial \
-            small --names "${NAMES_OF[$label]}"
-    done
-    for label in "${order[@]}"; do
-        run_bench "$label" --user big --seconds "$LIST_SECS" big-list --expect "$BIG_FOLDERS"
-    done
-    for label in "${order[@]}"; do
-        run_bench "$label" --user idle --sessions 16 --seconds "$LOGIN_SECS" login
-    done
-    for label in "${order[@]}"; do
-        run_bench "$label" --user idle --sessions 1 --seconds "$LOGIN_SECS" --name login-serial login
-    done
-    for label in "${order[@]}"; do
-        run_mbsync "$label"
-    done
+    if selected bulk; then
+        for label in "${order[@]}"; do
+            run_bench "$label" --user bulk --sessions 8 --seconds "$BULK_SECS" bulk --messages "$BULK_MESSAGES"
+        done
+    fi
+    if selected small; then
+        for label in "${order[@]}"; do
+            run_bench "$label" --user small --sessions 32 --seconds "$SMALL_SECS" small --names "${NAMES_OF[$label]}"
+        done
+    fi
+    if selected small-serial; then
+        for label in "${order[@]}"; do
+            run_bench "$label" --user small --sessions 1 --seconds "$SMALL_SECS" --name small-serial \
+                small --names "${NAMES_OF[$label]}"
+        done
+    fi
+    if selected big-list; then
+        for label in "${order[@]}"; do
+            run_bench "$label" --user big --seconds "$LIST_SECS" big-list --expect "$BIG_FOLDERS"
+        done
+    fi
+    if selected login; then
+        for label in "${order[@]}"; do
+            run_bench "$label" --user idle --sessions 16 --seconds "$LOGIN_SECS" login
+        done
+    fi
+    if selected login-serial; then
+        for label in "${order[@]}"; do
+            run_bench "$label" --user idle --sessions 1 --seconds "$LOGIN_SECS" --name login-serial login
+        done
+    fi
+    if selected mbsync; then
+        for label in "${order[@]}"; do
+            run_mbsync "$label"
+        done
+    fi
 }
 
 # Idle memory: a fresh imapgate per measurement; nginx's workers measured
@@ -352,9 +375,11 @@ main() {
     for ((round = 1; round <= ROUNDS; round++)); do
         throughput_round "$round"
     done
-    for ((round = 1; round <= IDLE_ROUNDS; round++)); do
-        idle_round "$round"
-    done
+    if selected idle; then
+        for ((round = 1; round <= IDLE_ROUNDS; round++)); do
+            idle_round "$round"
+        done
+    fi
 
     echo
     echo "Medians of $ROUNDS rounds ($IDLE_ROUNDS for idle); d = direct, n = nginx, p = gate-plain."
