@@ -30,14 +30,20 @@ class AuthHandler(BaseHTTPRequestHandler):
         pass
 
 
+class AuthServer(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connections when nginx opens
+    # dozens of logins at once.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit("usage: bench_auth.py LISTEN_PORT MAIN_PORT IDLE_PORT")
     listen_port, main_port, idle_port = (int(arg) for arg in sys.argv[1:])
-    server = ThreadingHTTPServer(("127.0.0.1", listen_port), AuthHandler)
+    server = AuthServer(("127.0.0.1", listen_port), AuthHandler)
     server.main_port = main_port
     server.idle_port = idle_port
-    server.daemon_threads = True
     server.serve_forever()
 
 
