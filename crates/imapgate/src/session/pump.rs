@@ -3,8 +3,9 @@
 //! side never stops the other direction.
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::net::tcp::ReadHalf;
 
 use crate::relay::{Output, Relay, RelayError};
 
@@ -45,8 +46,8 @@ pub async fn run(
     relay: &mut Relay,
     traffic: &mut Traffic,
 ) -> End {
-    let (mut client_read, mut client_write) = client.split();
-    let (mut server_read, mut server_write) = server.split();
+    let (client_read, mut client_write) = client.split();
+    let (server_read, mut server_write) = server.split();
     let mut out = Output::default();
     let mut client_open = true;
     let mut server_open = true;
@@ -68,24 +69,23 @@ pub async fn run(
             return End::ClientClosed;
         }
 
+        release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
         let read_client = client_open && client_buf.len() < READ_AHEAD && out.to_server.len() < WRITE_HIGH;
         let read_server = server_open && server_buf.len() < READ_AHEAD && out.to_client.len() < WRITE_HIGH;
-        if read_client {
-            client_buf.reserve(CHUNK);
-        }
-        if read_server {
-            server_buf.reserve(CHUNK);
-        }
 
+        // Wait for readability first and allocate the read buffer only then,
+        // so an idle session holds no read buffers.
         tokio::select! {
-            read = client_read.read_buf(&mut client_buf), if read_client => match read {
-                Ok(0) => client_open = false,
-                Ok(count) => traffic.from_client += count as u64,
+            ready = client_read.readable(), if read_client => match ready.and_then(|()| read_ready(&client_read, &mut client_buf)) {
+                Ok(Some(0)) => client_open = false,
+                Ok(Some(count)) => traffic.from_client += count as u64,
+                Ok(None) => {}
                 Err(error) => return End::Io(error),
             },
-            read = server_read.read_buf(&mut server_buf), if read_server => match read {
-                Ok(0) => server_open = false,
-                Ok(count) => traffic.from_server += count as u64,
+            ready = server_read.readable(), if read_server => match ready.and_then(|()| read_ready(&server_read, &mut server_buf)) {
+                Ok(Some(0)) => server_open = false,
+                Ok(Some(count)) => traffic.from_server += count as u64,
+                Ok(None) => {}
                 Err(error) => return End::Io(error),
             },
             written = client_write.write(&out.to_client), if !out.to_client.is_empty() => match written {
@@ -98,15 +98,26 @@ pub async fn run(
             },
             else => return if server_open { End::ClientClosed } else { End::ServerClosed },
         }
-        release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
     }
 }
 
-/// Gives back the memory of large buffers once they are empty, so an idle
-/// session after a big FETCH holds little.
+/// Reads what a readable socket holds into `buf`. Returns `None` when the
+/// readiness was spurious.
+fn read_ready(half: &ReadHalf<'_>, buf: &mut BytesMut) -> std::io::Result<Option<usize>> {
+    buf.reserve(CHUNK);
+    match half.try_read_buf(buf) {
+        Ok(count) => Ok(Some(count)),
+        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Gives back the memory of every empty buffer, so an idle session holds
+/// no buffers. A busy direction keeps its buffer, because it is rarely
+/// empty between reads.
 fn release_idle_buffers(client_buf: &mut BytesMut, server_buf: &mut BytesMut, out: &mut Output) {
     for buf in [client_buf, server_buf, &mut out.to_client, &mut out.to_server] {
-        if buf.is_empty() && buf.capacity() > 4 * CHUNK {
+        if buf.is_empty() && buf.capacity() > 0 {
             *buf = BytesMut::new();
         }
     }
