@@ -240,7 +240,7 @@ AuthMechs LOGIN
 
 # imapgate's mailbox filter passes the server's NAMESPACE response
 # (prefix "INBOX.", delimiter ".") unchanged, which does not fit the names
-# its rules show, so mbsync is told to ignore the namespace and, through
+# its rules show, so mbsync is set to ignore the namespace and, through
 # the rules, that the delimiter is "/".
 IMAPStore remote
 Account bench

@@ -7,7 +7,7 @@ use tokio::net::TcpStream;
 /// Read buffer size; literal data larger than this is read and dropped in
 /// pieces of this size.
 const BUF_SIZE: usize = 64 * 1024;
-/// Longest response line accepted (the 10,000-folder LIST has short lines).
+/// Maximum response line length accepted; the 10,000-folder LIST has short lines.
 const MAX_LINE: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +26,7 @@ pub enum ImapError {
     Failed { command: String, reply: String },
 }
 
-/// What a tagged completion reported.
+/// Summary of one command's response.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Reply {
     /// Untagged responses (`* ...`) before the completion.

@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// Write the benchmark accounts as Maildir++ under HOME/<user>/Maildir.
     Seed {
-        /// Directory that holds one home directory per user.
+        /// Directory that contains one home directory per user.
         #[arg(long)]
         home: PathBuf,
         /// Tiny accounts for a smoke run.
@@ -92,7 +92,7 @@ enum Scenario {
     },
     /// LIST "" "*" repeated: median time per LIST.
     BigList {
-        /// Fewest mailboxes the LIST must return.
+        /// Minimum number of mailboxes the LIST must return.
         #[arg(long)]
         expect: usize,
         /// Most LIST commands to send.
@@ -106,7 +106,7 @@ enum Scenario {
         /// Processes whose VmRSS is summed (the proxy's).
         #[arg(long, value_delimiter = ',', required = true)]
         pids: Vec<u32>,
-        /// Most logins in progress at a time.
+        /// Maximum number of logins in progress at a time.
         #[arg(long, default_value_t = 64)]
         parallel: usize,
     },

@@ -5,7 +5,7 @@
 /// `Team<g>/*`, one rule per group.
 pub const GROUPS: usize = 10;
 
-/// Which side's names a scenario sends.
+/// Side whose mailbox names a scenario sends.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Names {
     /// The server's names (direct, nginx, imapgate without filters).
@@ -34,7 +34,7 @@ pub fn maildir_folder(index: usize) -> String {
     format!(".Group{}.Box{:04}", index % GROUPS, index / GROUPS)
 }
 
-/// The imapgate configuration section with one rule per group.
+/// Builds the imapgate `[mailbox]` section with one rule per group.
 pub fn rules_toml() -> String {
     let mut text = String::from("[mailbox]\nclient_delimiter = \"/\"\n");
     for group in 0..GROUPS {

@@ -11,7 +11,7 @@ use crate::imap::{Conn, ImapError};
 use crate::naming::Names;
 use crate::stats::{elapsed, percentile};
 
-/// Where and as whom the sessions log in.
+/// Endpoint and credentials of the sessions.
 #[derive(Clone)]
 pub struct Target {
     pub address: String,
@@ -184,7 +184,7 @@ pub async fn login(target: &Target, sessions: usize, duration: Duration) -> Resu
 }
 
 /// Opens `sessions` logged-in sessions (at most `parallel` logins at a
-/// time), holds them for `hold`, then checks each with NOOP. Reports the
+/// time), keeps them open for `hold`, then checks each with NOOP. Reports the
 /// growth of the summed VmRSS of `pids` per session, and sessions lost.
 pub async fn idle(
     target: &Target,
@@ -223,7 +223,7 @@ pub async fn idle(
     tokio::time::sleep(hold).await;
     let after = rss_kib(pids)?;
 
-    // Every session must still answer.
+    // Every session must still reply.
     let mut checks = JoinSet::new();
     for mut conn in conns {
         let permits = Arc::clone(&permits);

@@ -10,8 +10,8 @@ pub fn elapsed(start: Instant) -> Sample {
     start.elapsed().as_nanos() as u64
 }
 
-/// The `quantile` (0 to 1) of sorted nanosecond samples, in microseconds,
-/// by the nearest-rank method. Zero for no samples.
+/// Computes the `quantile` (0 to 1) of sorted nanosecond samples, in
+/// microseconds, by the nearest-rank method. Zero for no samples.
 pub fn percentile(sorted: &[Sample], quantile: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;

@@ -74,7 +74,7 @@ pub async fn run(
         let read_server = server_open && server_buf.len() < READ_AHEAD && out.to_client.len() < WRITE_HIGH;
 
         // Wait for readability first and allocate the read buffer only then,
-        // so an idle session holds no read buffers.
+        // so an idle session keeps no read buffers.
         tokio::select! {
             ready = client_read.readable(), if read_client => match ready.and_then(|()| read_ready(&client_read, &mut client_buf)) {
                 Ok(Some(0)) => client_open = false,
@@ -101,7 +101,7 @@ pub async fn run(
     }
 }
 
-/// Reads what a readable socket holds into `buf`. Returns `None` when the
+/// Reads the bytes available on a readable socket into `buf`. Returns `None` when the
 /// readiness was spurious.
 fn read_ready(half: &ReadHalf<'_>, buf: &mut BytesMut) -> std::io::Result<Option<usize>> {
     buf.reserve(CHUNK);
