@@ -145,7 +145,8 @@ mod tests {
 
     #[test]
     fn table_missing_value_is_dash() {
-        let text = [line("nginx", "idle", "KiB/session", 9.0), line("gate-plain", "idle", "KiB/session", 6.0)].join("\n");
+        let text =
+            [line("nginx", "idle", "KiB/session", 9.0), line("gate-plain", "idle", "KiB/session", 6.0)].join("\n");
         let table = table(&text).unwrap();
         assert!(table.contains("| idle | KiB/session | 9.00 | 6.00 (0.67× n) |"), "{table}");
     }

@@ -133,7 +133,12 @@ pub async fn small(
 /// `LIST "" "*"` repeated in one session until `duration` passed or
 /// `max_runs` ran, at least once. Reports the median wall time per LIST and
 /// fails when fewer than `expect` mailboxes came back.
-pub async fn big_list(target: &Target, duration: Duration, max_runs: usize, expect: usize) -> Result<Figures, ImapError> {
+pub async fn big_list(
+    target: &Target,
+    duration: Duration,
+    max_runs: usize,
+    expect: usize,
+) -> Result<Figures, ImapError> {
     let mut conn = target.login().await?;
     let deadline = Instant::now() + duration;
     let mut times = Vec::new();
