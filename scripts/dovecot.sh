@@ -14,7 +14,9 @@
 # listener that expects a PROXY protocol header from 127.0.0.0/8;
 # IMAPGATE_DOVECOT_TRUST_LOOPBACK=1 trusts ID fields from 127.0.0.0/8.
 # Set IMAPGATE_DOVECOT_VERBOSE=1 to log authentication details and show
-# user and command in process titles.
+# user and command in process titles. Set IMAPGATE_DOVECOT_EXTRA_CONF to a
+# file of further settings; it is included last, so its settings override
+# the ones written here (the benchmark raises process limits this way).
 # Needs root: the Dovecot master must start as root to switch users.
 set -euo pipefail
 
@@ -172,6 +174,11 @@ service imap-login {
 $haproxy_listener
 }
 CONF
+    if [[ -n "${IMAPGATE_DOVECOT_EXTRA_CONF:-}" ]]; then
+        [[ -r "$IMAPGATE_DOVECOT_EXTRA_CONF" ]] \
+            || die "IMAPGATE_DOVECOT_EXTRA_CONF names $IMAPGATE_DOVECOT_EXTRA_CONF, which is not a readable file"
+        printf '\n!include %s\n' "$(realpath "$IMAPGATE_DOVECOT_EXTRA_CONF")" >>"$dir/dovecot.conf"
+    fi
 }
 
 # Succeed when the server on PORT sends its ready greeting. Right after

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::split::{WritePart, split};
 use super::stream::Stream;
 use crate::error::{Blame, SessionError};
 use crate::metrics::{DirectionLabels, Metrics};
@@ -20,8 +20,6 @@ use crate::trace::{Direction, SessionTrace};
 const READ_AHEAD: usize = 64 * 1024;
 /// Pending output per direction above which reading the other side pauses.
 const WRITE_HIGH: usize = 256 * 1024;
-/// Read size.
-const CHUNK: usize = 16 * 1024;
 
 /// The reason the relay ended.
 #[derive(Debug)]
@@ -72,8 +70,8 @@ pub async fn run(
     traffic: &mut Traffic,
     mut options: Options,
 ) -> End {
-    let (mut client_read, mut client_write) = tokio::io::split(client);
-    let (mut server_read, mut server_write) = tokio::io::split(server);
+    let (mut client_read, mut client_write) = split(client);
+    let (mut server_read, mut server_write) = split(server);
     let mut out = Output::default();
     let mut client_open = true;
     let mut server_open = true;
@@ -108,11 +106,8 @@ pub async fn run(
             if !relay.server_said_bye() && relay.server_at_boundary() {
                 tracing::warn!("the server closed the connection without BYE");
                 let error = SessionError::new(Blame::Upstream, "The mail server closed the connection");
-                let bye = async {
-                    client_write.write_all(&error.answer(None)).await?;
-                    client_write.flush().await
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(5), bye).await;
+                let bye = error.answer(None);
+                let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(&bye)).await;
                 return End::ServerLost;
             }
             return End::ServerClosed;
@@ -121,19 +116,16 @@ pub async fn run(
             return End::ClientClosed;
         }
 
+        release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
         let read_client = client_open && client_buf.len() < READ_AHEAD && out.to_server.len() < WRITE_HIGH;
         let read_server = server_open && server_buf.len() < READ_AHEAD && out.to_client.len() < WRITE_HIGH;
-        if read_client {
-            client_buf.reserve(CHUNK);
-        }
-        if read_server {
-            server_buf.reserve(CHUNK);
-        }
 
+        // Wait for readability first and allocate the read buffer only then,
+        // so an idle session keeps no read buffers.
         tokio::select! {
-            read = client_read.read_buf(&mut client_buf), if read_client => match read {
-                Ok(0) => client_open = false,
-                Ok(count) => {
+            read = client_read.read_into(&mut client_buf), if read_client => match read {
+                Ok(Some(0)) => client_open = false,
+                Ok(Some(count)) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::FromClient, &client_buf[client_buf.len() - count..]);
                     }
@@ -141,20 +133,22 @@ pub async fn run(
                     bytes_from_client.inc_by(count as u64);
                     idle_timer.as_mut().reset(Instant::now() + options.idle);
                 }
+                Ok(None) => {}
                 Err(error) => return End::Io(error),
             },
-            read = server_read.read_buf(&mut server_buf), if read_server => match read {
-                Ok(0) => server_open = false,
-                Ok(count) => {
+            read = server_read.read_into(&mut server_buf), if read_server => match read {
+                Ok(Some(0)) => server_open = false,
+                Ok(Some(count)) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::FromServer, &server_buf[server_buf.len() - count..]);
                     }
                     traffic.from_server += count as u64;
                     bytes_from_server.inc_by(count as u64);
                 }
+                Ok(None) => {}
                 Err(error) => return End::Io(error),
             },
-            written = write_and_flush(&mut client_write, &out.to_client), if !out.to_client.is_empty() => match written {
+            written = client_write.write_and_flush(&out.to_client), if !out.to_client.is_empty() => match written {
                 Ok(count) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::ToClient, &out.to_client[..count]);
@@ -163,7 +157,7 @@ pub async fn run(
                 }
                 Err(error) => return End::Io(error),
             },
-            written = write_and_flush(&mut server_write, &out.to_server), if !out.to_server.is_empty() => match written {
+            written = server_write.write_and_flush(&out.to_server), if !out.to_server.is_empty() => match written {
                 Ok(count) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::ToServer, &out.to_server[..count]);
@@ -178,10 +172,7 @@ pub async fn run(
                     idle_timer.as_mut().reset(Instant::now() + options.idle);
                 } else {
                     relay.send_untagged(b"* BYE Autologout; idle for too long\r\n", &mut out);
-                    let bye = async {
-                        client_write.write_all(&out.to_client).await?;
-                        client_write.flush().await
-                    };
+                    let bye = client_write.write_all(&out.to_client);
                     let _ = tokio::time::timeout(Duration::from_secs(5), bye).await;
                     return End::IdleTimeout;
                 }
@@ -190,37 +181,26 @@ pub async fn run(
                 draining = changed.is_err() || *options.shutdown.borrow();
             }
         }
-        release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
     }
 }
 
-/// Writes what the socket takes of `buf`; when that is all of it, flushes,
-/// since TLS holds written bytes until flushed (plain TCP flushes as a no-op).
-async fn write_and_flush(writer: &mut tokio::io::WriteHalf<&mut Stream>, buf: &[u8]) -> std::io::Result<usize> {
-    let count = writer.write(buf).await?;
-    if count == buf.len() {
-        writer.flush().await?;
-    }
-    Ok(count)
-}
-
-/// Gives back the memory of large buffers once they are empty, so an idle
-/// session after a big FETCH holds little.
+/// Gives back the memory of every empty buffer, so an idle session holds
+/// no buffers. A busy direction keeps its buffer, because it is rarely
+/// empty between reads.
 fn release_idle_buffers(client_buf: &mut BytesMut, server_buf: &mut BytesMut, out: &mut Output) {
     for buf in [client_buf, server_buf, &mut out.to_client, &mut out.to_server] {
-        if buf.is_empty() && buf.capacity() > 4 * CHUNK {
+        if buf.is_empty() && buf.capacity() > 0 {
             *buf = BytesMut::new();
         }
     }
 }
 
 /// Sends what is pending to the client, then `* BYE` with the reason.
-async fn fault(error: RelayError, out: &mut Output, client: &mut tokio::io::WriteHalf<&mut Stream>) -> End {
+async fn fault(error: RelayError, out: &mut Output, client: &mut WritePart<'_>) -> End {
     let text = error.to_session_error().answer(None);
     let send = async {
         client.write_all(&out.to_client).await?;
-        client.write_all(&text).await?;
-        client.flush().await
+        client.write_all(&text).await
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send).await;
     End::Fault(error)
