@@ -189,3 +189,68 @@ fn trace_records_traced_address_without_password() {
     assert!(trace.contains(">client "), "{trace}");
     assert!(!trace.contains("Tr4ce-Pw"), "the password appears in the trace:\n{trace}");
 }
+
+/// A server that accepts connections, greets with `greeting` (nothing when
+/// empty) and then never answers.
+fn silent_server(greeting: &'static [u8]) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.write_all(greeting);
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    addr
+}
+
+#[test]
+fn preauth_timeout_says_bye() {
+    let dovecot = Dovecot::start();
+    let proxy = Imapgate::start(dovecot.addr(), &[], "[timeouts]\npreauth_secs = 1\n");
+    let mut client = proxy.connect();
+    let started = Instant::now();
+    let bye = String::from_utf8_lossy(&client.read_line()).into_owned();
+    assert_eq!(bye, "* BYE Login timed out\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(900), "the timeout fired early");
+    let log = proxy.wait_for_log("client did not log in in time");
+    assert!(log.contains("limit=\"preauth_secs\" value=1"), "{log}");
+}
+
+#[test]
+fn upstream_greeting_timeout_is_unavailable() {
+    let proxy = Imapgate::start(silent_server(b""), &[], "[timeouts]\nupstream_connect_secs = 1\n");
+    let mut client = proxy.connect();
+    let reply = client.expect_no("l1", "LOGIN alice secret");
+    assert!(reply.contains("l1 NO [UNAVAILABLE]"), "{reply}");
+    let log = proxy.wait_for_log("upstream unavailable");
+    assert!(log.contains("timed out after 1 s"), "{log}");
+    client.expect_ok("n1", "NOOP");
+}
+
+#[test]
+fn upstream_login_timeout_is_unavailable() {
+    let server = silent_server(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] silent\r\n");
+    let proxy = Imapgate::start(server, &[], "[timeouts]\nupstream_login_secs = 1\n");
+    let mut client = proxy.connect();
+    let reply = client.expect_no("l1", "LOGIN alice secret");
+    assert!(reply.contains("l1 NO [UNAVAILABLE]"), "{reply}");
+    let log = proxy.wait_for_log("upstream unavailable");
+    assert!(log.contains("no answer to the login within 1 s"), "{log}");
+}
+
+#[test]
+fn preauth_literal_over_limit_gets_bad() {
+    let dovecot = Dovecot::start();
+    let proxy = Imapgate::start(dovecot.addr(), &[], "[limits]\nmax_preauth_literal = 1024\n");
+    let mut client = proxy.connect();
+    client.send(b"l1 LOGIN alice {100000}\r\n");
+    let reply = String::from_utf8_lossy(&client.read_line()).into_owned();
+    assert_eq!(reply, "l1 BAD Command too large before login\r\n");
+    client.expect_ok("n1", "NOOP");
+    let log = proxy.wait_for_log("max_preauth_literal");
+    assert!(log.contains("limit=\"max_preauth_literal\" value=1024"), "{log}");
+}
