@@ -565,6 +565,9 @@ fn expected(case: &Case, rules: &RuleSet) -> Expected {
         if combined.is_empty() {
             return Expected::Forward(vec![Vec::new(), Vec::new()]);
         }
+        // NOTE: an empty pattern with a non-empty reference requests the
+        // reference's root (RFC 3501 section 6.3.8). imapgate maps the
+        // reference as a mailbox name instead, and this expectation follows it.
         if !combined.contains(['*', '%']) {
             return match rules.to_server(&combined, delimiter) {
                 Ok((server, _)) => Expected::Forward(vec![Vec::new(), mutf7_encode(&server)]),
@@ -590,8 +593,8 @@ fn expected(case: &Case, rules: &RuleSet) -> Expected {
 
 /// Sends the command to a fresh relay as a client does, waiting for a `+`
 /// after each synchronizing literal header and stopping when none comes,
-/// and answers every synchronizing literal the relay sends to the server
-/// with `+`. Returns the bytes written to the server and to the client,
+/// and sends the relay a server `+` for every synchronizing literal it
+/// writes to the server. Returns the bytes written to the server and to the client,
 /// without the `+` lines.
 fn run_relay(case: &Case) -> (Vec<u8>, Vec<u8>) {
     let literals = if case.literal_plus { LiteralSupport::NonSyncAny } else { LiteralSupport::Synchronizing };
@@ -601,7 +604,7 @@ fn run_relay(case: &Case) -> (Vec<u8>, Vec<u8>) {
     let mut out = Output::default();
     let continuations =
         |out: &Output| out.to_client[..].split(|&byte| byte == b'\n').filter(|line| line.starts_with(b"+ ")).count();
-    // Length of the server output when the relay's last literal was answered.
+    // Length of the server output when the last `+` was sent to the relay.
     let mut answered_at = 0;
     for (index, part) in case.parts().into_iter().enumerate() {
         if continuations(&out) < index {
@@ -693,6 +696,14 @@ fn check_relay(case: &Case, rules: &RuleSet) -> Result<(), TestCaseError> {
             if !case.literal_plus {
                 prop_assert!(sent.names_sync, "non-synchronizing literal sent to a server without LITERAL+");
             }
+            // A command whose names do not change keeps its original bytes.
+            // LIST and LSUB are left out: their patterns are always written
+            // anew, so a literal pattern may become `{n+}`.
+            let client_names: Vec<&[u8]> = case.names().iter().map(|(_, arg)| arg.value.as_slice()).collect();
+            let list = matches!(case.cmd, Cmd::List { .. });
+            if !list && client_names.iter().zip(&names).all(|(client, expected)| client == expected) {
+                prop_assert_eq!(show(&to_server), show(&wire));
+            }
         }
         Expected::Reply(status) => {
             prop_assert!(to_server.is_empty(), "{} reached the server", show(&to_server));
@@ -711,12 +722,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn scanner_finds_the_names_imap_codec_decodes(case in case()) {
+    fn scanner_matches_imap_codec_names(case in case()) {
         check_scanner(&case)?;
     }
 
     #[test]
-    fn relay_sends_the_same_command_with_mapped_names(case in case()) {
+    fn relay_forwards_mapped_names(case in case()) {
         check_relay(&case, &rules())?;
     }
 }
