@@ -231,7 +231,7 @@ impl RuleSet {
     pub fn server_pattern(&self, client_pattern: &str, server_delimiter: Option<char>) -> Option<String> {
         let head = &client_pattern[..client_pattern.find(['*', '%'])?];
         // INBOX is matched in any case, so its prefixes are left to the superset.
-        let inbox_like = head.len() >= 5 && head[..5].eq_ignore_ascii_case("INBOX")
+        let inbox_like = head.get(..5).is_some_and(|start| start.eq_ignore_ascii_case("INBOX"))
             || "INBOX".get(..head.len()).is_some_and(|start| start.eq_ignore_ascii_case(head));
         if inbox_like {
             return None;

@@ -680,6 +680,15 @@ server = "INBOX.ML.{list}"
 }
 
 #[test]
+fn server_pattern_with_multibyte_head() {
+    let set = rules(EXAMPLE);
+    // The fifth byte lies inside a character; this must not panic.
+    assert_eq!(set.server_pattern("abcdé%", Some('.')), None);
+    assert_eq!(set.server_pattern("Inbox/ü%", Some('.')), None);
+    assert_eq!(set.server_pattern("日本%", Some('.')), None);
+}
+
+#[test]
 fn server_pattern_stops_at_regex_rules() {
     let set = rules(
         r#"
