@@ -1287,3 +1287,16 @@ fn pipelined_commands_over_limit_get_no() {
     );
 }
 mod extensions;
+
+#[test]
+fn list_of_unchanged_name_keeps_bytes() {
+    run(
+        mailbox(),
+        &[
+            c("a1 LIST \"\" \"INBOX\"\r\n"),
+            to_server("a1 LIST \"\" \"INBOX\"\r\n"),
+            s("* LIST (\\HasChildren) \".\" INBOX\r\na1 OK done\r\n"),
+            to_client("* LIST (\\HasChildren) \"/\" INBOX\r\na1 OK done\r\n"),
+        ],
+    );
+}

@@ -101,17 +101,30 @@ impl MailboxFilter {
             // `LIST "" ""` asks for the delimiter; only the response changes.
         } else if !has_wildcard {
             let mut names = Vec::new();
+            // The command keeps its bytes when no name changes.
+            let mut unchanged = parsed.reference.is_empty();
             for ((_, raw, form), client) in parsed.patterns.iter().zip(&combined) {
                 match self.rules.to_server(client, session.server_delimiter) {
                     Ok((server, rule)) => {
                         ctx.note(|| format!("{client:?} -> {server:?} ({})", RuleSet::rule_label(rule)));
-                        names.push(encode_name(&Name::Unicode(server), *form, session.server_literals, session.utf8));
+                        let server = Name::Unicode(server);
+                        unchanged &= server.to_wire(session.utf8) == *raw;
+                        names.push(encode_name(&server, *form, session.server_literals, session.utf8));
                     }
-                    Err(error) => ctx.note(|| format!("{} dropped from the LIST: {error}", show(raw))),
+                    Err(error) => {
+                        unchanged = false;
+                        ctx.note(|| format!("{} dropped from the LIST: {error}", show(raw)));
+                    }
                 }
             }
             if names.is_empty() {
                 return Verdict::Reply(Reply::ok("LIST completed"));
+            }
+            if unchanged {
+                let tag = command.tag.to_vec();
+                self.list_order.push_back(tag.clone());
+                self.lists.insert(tag, state);
+                return Verdict::Forward;
             }
             clear_reference(message, parsed.reference_index, &parsed.reference);
             let wire = if first == last {
