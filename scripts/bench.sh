@@ -205,6 +205,9 @@ start_gate() {
     {
         if ((rules)); then echo 'filters = ["mailbox"]'; else echo 'filters = []'; fi
         printf '\n[[listen]]\naddress = "127.0.0.1:%s"\n\n[upstream]\naddress = "127.0.0.1:%s"\n\n' "$port" "$upstream"
+        # Every benchmark session comes from 127.0.0.1, so the per-address
+        # limits are raised to the machine's file-descriptor budget.
+        printf '[limits]\nmax_sessions = 20000\nmax_sessions_per_address = 20000\nmax_login_failures = 1000000\n\n'
         if ((rules)); then "$BENCH" rules; fi
     } >"$config"
     "$GATE" check --config "$config" >/dev/null
