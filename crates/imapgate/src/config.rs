@@ -325,6 +325,11 @@ pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
     let top =
         registry::FilterSettings { place: String::new(), filters: &config.filters, mailbox: config.mailbox.as_ref() };
     let chain = registry::build_chain(&top, &mut problems, &mut warnings);
+    // A [mailbox] section outside the chain is still checked, so a typo in
+    // `filters` does not hide its problems.
+    if config.mailbox.is_some() && !config.filters.iter().any(|name| name == "mailbox") {
+        let _ = crate::mailbox::filter::factory(&top, &mut problems, &mut Vec::new());
+    }
     let mut profiles = std::collections::HashMap::new();
     for (name, profile) in &config.profiles {
         let settings = registry::FilterSettings {
@@ -348,6 +353,8 @@ pub fn parse(text: &str) -> Result<LoadedConfig, Vec<ConfigProblem>> {
     if problems.is_empty() { Ok(LoadedConfig { config, chain, profiles, warnings }) } else { Err(problems) }
 }
 
+/// The TOML error as a problem. Other checks need a file that parses, so
+/// the message says they did not run.
 fn toml_problem(text: &str, error: &toml::de::Error) -> ConfigProblem {
     let place = match error.span() {
         Some(span) => {
@@ -358,7 +365,8 @@ fn toml_problem(text: &str, error: &toml::de::Error) -> ConfigProblem {
         }
         None => "file".to_string(),
     };
-    ConfigProblem::new(place, error.message().to_string())
+    let message = error.message().trim_end();
+    ConfigProblem::new(place, format!("{message} (fix this first: the other checks run once the file parses)"))
 }
 
 fn validate_listeners(config: &Config, problems: &mut Vec<ConfigProblem>) {
