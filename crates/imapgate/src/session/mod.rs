@@ -185,6 +185,10 @@ async fn run(
         client.write_all(greeting.as_bytes()).await?;
         preauth::run(&mut client, &origin, &listener, shared, state).await
     };
+    // Boxed: the pre-auth state (TLS handshakes, the upstream login) is
+    // large and would otherwise stay in every session's task for its whole
+    // life, idle relaying included.
+    let preauth = Box::pin(preauth);
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(shared.config.timeouts.preauth(), preauth) => outcome,
         _ = stopping(&mut shutdown) => {
@@ -262,7 +266,7 @@ async fn relay(
         DelimiterSource::Configured(delimiter) => {
             upstream::Hierarchy { delimiter: Some(delimiter), prefixes: Vec::new() }
         }
-        DelimiterSource::Learn => upstream.learn_hierarchy().await?,
+        DelimiterSource::Learn => Box::pin(upstream.learn_hierarchy()).await?,
     };
     let server_delimiter = hierarchy.delimiter;
     let session = SessionInfo {
