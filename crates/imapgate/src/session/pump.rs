@@ -17,7 +17,7 @@ use crate::relay::{Output, Relay, RelayError};
 use crate::trace::{Direction, SessionTrace};
 
 /// Bytes read ahead per direction before the relay consumed them.
-const READ_AHEAD: usize = 64 * 1024;
+const READ_AHEAD: usize = 256 * 1024;
 /// Pending output per direction above which reading the other side pauses.
 const WRITE_HIGH: usize = 256 * 1024;
 
@@ -116,7 +116,11 @@ pub async fn run(
             return End::ClientClosed;
         }
 
-        release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
+        // Buffers are kept while a command is in flight (a large FETCH or
+        // APPEND reuses them) and released once the session is idle.
+        if relay.is_idle() {
+            release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
+        }
         let read_client = client_open && client_buf.len() < READ_AHEAD && out.to_server.len() < WRITE_HIGH;
         let read_server = server_open && server_buf.len() < READ_AHEAD && out.to_client.len() < WRITE_HIGH;
 
