@@ -16,7 +16,7 @@ use imapgate_proto::encode::LiteralSupport;
 pub use chain::{Chain, ChainFactory};
 pub use message::Message;
 
-/// What filters may know about the session.
+/// Session facts that filters may read.
 #[derive(Clone, Debug)]
 pub struct SessionInfo {
     /// The logged-in user, as the client gave it.
@@ -191,7 +191,7 @@ pub trait Filter: Send {
     }
 }
 
-/// Where a session gets the server's hierarchy delimiter from.
+/// The source of the server's hierarchy delimiter for a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DelimiterSource {
     NotNeeded,

@@ -27,6 +27,15 @@ pub fn strip_capabilities(line: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The capability names of `* CAPABILITY …` or of a `[CAPABILITY …]`
+/// response code in `line`, upper-cased; empty when there is none.
+pub fn capability_names(line: &[u8]) -> Vec<String> {
+    let Some((start, end)) = capability_list(line) else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&line[start..end]).split_ascii_whitespace().map(|name| name.to_ascii_uppercase()).collect()
+}
+
 /// The byte range of the space-separated capability names in `line`.
 fn capability_list(line: &[u8]) -> Option<(usize, usize)> {
     let content_end = line.len() - line.iter().rev().take_while(|byte| matches!(byte, b'\r' | b'\n')).count();

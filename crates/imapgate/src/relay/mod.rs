@@ -10,9 +10,9 @@
 //! tokenized, passed through the chain and sent on with only the changed
 //! tokens replaced.
 //!
-//! The two directions share state: a client's synchronizing literal waits
-//! for the server's `+` (or is cancelled by a tagged NO/BAD), IDLE and
-//! AUTHENTICATE turn client lines into continuation data, and replies that
+//! The two directions share state. A client's synchronizing literal waits
+//! for the server's `+` (or is cancelled by a tagged NO/BAD). IDLE and
+//! AUTHENTICATE turn client lines into continuation data. Replies that
 //! imapgate makes itself wait for a boundary between server messages.
 
 mod capability;
@@ -27,7 +27,7 @@ use imapgate_proto::framer::{Frame, Framer, Peer};
 
 use crate::filter::{Chain, Context, Reply, SessionInfo};
 
-pub use capability::strip_capabilities;
+pub use capability::{capability_names, strip_capabilities};
 
 /// Framer chunk size: a line longer than this arrives in pieces.
 const PART_THRESHOLD: usize = 8 * 1024;
@@ -60,7 +60,7 @@ pub enum RelayError {
 }
 
 impl RelayError {
-    /// The error as told to the client.
+    /// Converts the error into the session error that the client is sent.
     pub fn to_session_error(&self) -> crate::error::SessionError {
         use crate::error::{Blame, SessionError};
         match self {
@@ -101,7 +101,7 @@ struct Pending {
     done: bool,
 }
 
-/// Who waits for the server's continuation request (`+`).
+/// The party that waits for the server's continuation request (`+`).
 enum AwaitingPlus {
     /// The client sent a synchronizing literal in a command that is relayed
     /// as it is: the `+` goes to the client.

@@ -256,7 +256,7 @@ enum Login {
         reply: Vec<u8>,
         wait: Option<std::time::Duration>,
     },
-    /// The upstream could not be used; the client was told.
+    /// The upstream could not be used, and the client got a NO.
     Unavailable,
 }
 

@@ -14,16 +14,46 @@ const MAX_RESPONSE: usize = 8 * 1024;
 pub type Refusal = &'static str;
 
 /// Runs the client's side of `AUTHENTICATE mechanism [initial-response]`.
-/// `oauth` tells whether XOAUTH2 and OAUTHBEARER are offered.
+/// `oauth` tells whether XOAUTH2 and OAUTHBEARER are offered. I/O errors
+/// end the session; a refusal is the tagged reply text for the client.
 pub async fn authenticate(
     message: &[u8],
     args_at: usize,
     client: &mut FramedStream,
     oauth: bool,
 ) -> std::io::Result<Result<Credentials, Refusal>> {
-    let Ok(tokens) = scan::tokenize(message, args_at) else {
-        return Ok(Err("BAD Invalid AUTHENTICATE arguments"));
-    };
+    match exchange(message, args_at, client, oauth).await {
+        Ok(credentials) => Ok(Ok(credentials)),
+        Err(Failure::Refused(refusal)) => Ok(Err(refusal)),
+        Err(Failure::Io(error)) => Err(error),
+    }
+}
+
+/// Why an exchange ended without credentials.
+enum Failure {
+    Io(std::io::Error),
+    Refused(Refusal),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::Io(error)
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        Failure::Refused(refusal)
+    }
+}
+
+async fn exchange(
+    message: &[u8],
+    args_at: usize,
+    client: &mut FramedStream,
+    oauth: bool,
+) -> Result<Credentials, Failure> {
+    let tokens = scan::tokenize(message, args_at).map_err(|_| "BAD Invalid AUTHENTICATE arguments")?;
     let mechanism = tokens
         .first()
         .and_then(|token| scan::string_value(message, token))
@@ -35,77 +65,56 @@ pub async fn authenticate(
 
     match mechanism.as_str() {
         "PLAIN" => {
-            let response = match initial {
-                Some(response) => response,
-                None => match read_response(client, b"+ \r\n").await? {
-                    Ok(response) => response,
-                    Err(refusal) => return Ok(Err(refusal)),
-                },
-            };
-            let decoded = match decode(&response) {
-                Ok(decoded) => decoded,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            Ok(Credentials::from_plain(decoded.expose()).ok_or("BAD Invalid PLAIN authentication message"))
+            let response = initial_or_prompt(initial, client, b"+ \r\n").await?;
+            let decoded = decode(&response)?;
+            Ok(Credentials::from_plain(decoded.expose()).ok_or("BAD Invalid PLAIN authentication message")?)
         }
         "LOGIN" => {
             // Prompts are "Username:" and "Password:" in base64.
-            let user = match initial {
-                Some(user) => user,
-                None => match read_response(client, b"+ VXNlcm5hbWU6\r\n").await? {
-                    Ok(user) => user,
-                    Err(refusal) => return Ok(Err(refusal)),
-                },
-            };
-            let password = match read_response(client, b"+ UGFzc3dvcmQ6\r\n").await? {
-                Ok(password) => password,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            let (user, password) = match (decode(&user), decode(&password)) {
-                (Ok(user), Ok(password)) => (user, password),
-                (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(refusal)),
-            };
-            let Ok(user) = String::from_utf8(user.expose().to_vec()) else {
-                return Ok(Err("BAD The user name is not UTF-8"));
-            };
-            Ok(Ok(Credentials { authzid: None, user, password, oauth: None }))
+            let user = initial_or_prompt(initial, client, b"+ VXNlcm5hbWU6\r\n").await?;
+            let password = read_response(client, b"+ UGFzc3dvcmQ6\r\n").await?;
+            let (user, password) = (decode(&user)?, decode(&password)?);
+            let user = String::from_utf8(user.expose().to_vec()).map_err(|_| "BAD The user name is not UTF-8")?;
+            Ok(Credentials { authzid: None, user, password, oauth: None })
         }
         "XOAUTH2" | "OAUTHBEARER" if oauth => {
-            let response = match initial {
-                Some(response) => response,
-                None => match read_response(client, b"+ \r\n").await? {
-                    Ok(response) => response,
-                    Err(refusal) => return Ok(Err(refusal)),
-                },
-            };
-            let decoded = match decode(&response) {
-                Ok(decoded) => decoded,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            let Some((user, token)) = parse_oauth(decoded.expose()) else {
-                return Ok(Err("BAD Invalid OAuth authentication message"));
-            };
+            let response = initial_or_prompt(initial, client, b"+ \r\n").await?;
+            let decoded = decode(&response)?;
+            let (user, token) = parse_oauth(decoded.expose()).ok_or("BAD Invalid OAuth authentication message")?;
             let oauth = OAuth { mechanism: if mechanism == "XOAUTH2" { "XOAUTH2" } else { "OAUTHBEARER" }, response };
-            Ok(Ok(Credentials { authzid: None, user, password: token, oauth: Some(oauth) }))
+            Ok(Credentials { authzid: None, user, password: token, oauth: Some(oauth) })
         }
-        _ => Ok(Err("NO [CANNOT] Unsupported authentication mechanism")),
+        _ => Err(Failure::Refused("NO [CANNOT] Unsupported authentication mechanism")),
+    }
+}
+
+/// The initial response when the client sent one (SASL-IR), else the
+/// response to `prompt`.
+async fn initial_or_prompt(
+    initial: Option<Secret>,
+    client: &mut FramedStream,
+    prompt: &[u8],
+) -> Result<Secret, Failure> {
+    match initial {
+        Some(response) => Ok(response),
+        None => read_response(client, prompt).await,
     }
 }
 
 /// Sends a continuation request and reads the client's response line;
 /// `*` cancels the exchange.
-async fn read_response(client: &mut FramedStream, prompt: &[u8]) -> std::io::Result<Result<Secret, Refusal>> {
+async fn read_response(client: &mut FramedStream, prompt: &[u8]) -> Result<Secret, Failure> {
     client.write_all(prompt).await?;
     let line = match client.read_message(MAX_RESPONSE).await? {
         Read::Message(line) => line,
-        Read::TooLarge(_) => return Ok(Err("BAD Authentication response too large")),
-        Read::Closed => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+        Read::TooLarge(_) => return Err(Failure::Refused("BAD Authentication response too large")),
+        Read::Closed => return Err(Failure::Io(std::io::ErrorKind::UnexpectedEof.into())),
     };
     let response = Secret::new(line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n")).unwrap_or(&line).to_vec());
     if response.expose() == b"*" {
-        return Ok(Err("BAD Authentication cancelled"));
+        return Err(Failure::Refused("BAD Authentication cancelled"));
     }
-    Ok(Ok(response))
+    Ok(response)
 }
 
 /// Decodes a base64 response; `=` is an empty initial response (RFC 4959).

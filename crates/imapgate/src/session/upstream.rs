@@ -16,6 +16,7 @@ use tokio_rustls::TlsConnector;
 use super::io::{FramedStream, Read};
 use super::secret::Credentials;
 use super::stream::Stream;
+use crate::relay::capability_names;
 use crate::tls::UpstreamTls;
 
 /// Largest response imapgate reads from the server before relaying starts.
@@ -100,7 +101,7 @@ pub async fn connect(target: &Target<'_>, timeout: Duration) -> Result<Upstream,
         Some(ResponseHead::Untagged { name: ResponseName::Condition(Status::Ok), .. }) => {}
         _ => return Err(UpstreamError::Protocol(format!("greeting is not `* OK`: {}", shown(&greeting)))),
     }
-    let mut upstream = Upstream { conn, address: address.to_string(), capabilities: capability_code(&greeting) };
+    let mut upstream = Upstream { conn, address: address.to_string(), capabilities: capability_names(&greeting) };
 
     if target.tls == UpstreamTls::Starttls {
         tokio::time::timeout(timeout, upstream.starttls(target)).await.map_err(|_| timed_out())??;
@@ -204,7 +205,7 @@ impl Upstream {
         loop {
             let response = read_response(&mut self.conn).await?;
             if response.len() > 13 && response[..13].eq_ignore_ascii_case(b"* CAPABILITY ") {
-                capabilities = words(&response[13..]);
+                capabilities = capability_names(&response);
             }
             if is_tagged(&response, CAPABILITY_TAG) {
                 return Ok(capabilities);
@@ -267,7 +268,7 @@ impl Upstream {
         loop {
             let response = read_response(&mut self.conn).await?;
             if response.len() > 13 && response[..13].eq_ignore_ascii_case(b"* CAPABILITY ") {
-                capabilities = words(&response[13..]);
+                capabilities = capability_names(&response);
                 continue;
             }
             match classify::classify_response(&response) {
@@ -275,7 +276,7 @@ impl Upstream {
                     if status != Status::Ok {
                         return Ok(LoginOutcome::Refused { reply: response });
                     }
-                    let from_code = capability_code(&response);
+                    let from_code = capability_names(&response);
                     if !from_code.is_empty() {
                         capabilities = from_code;
                     }
@@ -447,21 +448,6 @@ fn list_delimiter(response: &[u8], args_at: usize) -> Option<char> {
     let token = tokens.get(close + 1)?;
     let value = scan::string_value(response, token)?;
     std::str::from_utf8(&value).ok()?.chars().next()
-}
-
-/// The names in a `[CAPABILITY …]` response code, upper-cased.
-fn capability_code(line: &[u8]) -> Vec<String> {
-    let upper = line.to_ascii_uppercase();
-    let Some(start) = upper.windows(12).position(|window| window == b"[CAPABILITY ") else {
-        return Vec::new();
-    };
-    let rest = &line[start + 12..];
-    let end = rest.iter().position(|byte| *byte == b']').unwrap_or(rest.len());
-    words(&rest[..end])
-}
-
-fn words(list: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(list).split_ascii_whitespace().map(|word| word.to_ascii_uppercase()).collect()
 }
 
 /// Up to 100 bytes of a response, escaped, for error messages.
