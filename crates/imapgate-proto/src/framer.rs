@@ -247,6 +247,25 @@ impl Framer {
         }
     }
 
+    /// Literal data bytes still to come when the framer is inside a
+    /// literal, else 0. A caller may move up to that many bytes without
+    /// framing them and report them with [`Framer::skip_literal`].
+    pub fn literal_remaining(&self) -> u64 {
+        match self.state {
+            State::Data { remaining } => remaining,
+            _ => 0,
+        }
+    }
+
+    /// Advances past `len` bytes of literal data that the caller moved
+    /// without framing. `len` is capped at [`Framer::literal_remaining`].
+    pub fn skip_literal(&mut self, len: u64) {
+        if let State::Data { remaining } = self.state {
+            self.pending = None;
+            self.state = data_state(remaining - len.min(remaining));
+        }
+    }
+
     /// Whether the next frame starts a new message.
     pub fn at_message_start(&self) -> bool {
         matches!(self.state, State::Line { first: true, mid_line: false, .. })

@@ -814,3 +814,37 @@ proptest! {
         prop_assert_eq!(driver.finish(), expected);
     }
 }
+
+#[test]
+fn skipped_literal_bytes_resume_framing_after_the_literal() {
+    let mut framer = Framer::new(Peer::Server, 1 << 16);
+    let head = b"* 1 FETCH (BODY[] {10}\r\n";
+    assert_eq!(framer.literal_remaining(), 0);
+    assert_eq!(
+        framer.next(head).unwrap(),
+        Frame::LineEnd { len: head.len(), starts_message: true, literal: hdr(10, true, false) }
+    );
+    framer.consume(head.len());
+    assert_eq!(framer.literal_remaining(), 10);
+
+    // Four bytes framed, six moved by the caller without framing.
+    assert_eq!(framer.next(b"0123").unwrap(), Frame::Literal { len: 4, last: false });
+    framer.consume(4);
+    framer.skip_literal(6);
+    assert_eq!(framer.literal_remaining(), 0);
+    assert!(!framer.at_message_start());
+
+    let tail = b")\r\n";
+    assert_eq!(framer.next(tail).unwrap(), Frame::LineEnd { len: 3, starts_message: false, literal: None });
+    framer.consume(3);
+    assert!(framer.at_message_start());
+}
+
+#[test]
+fn skipping_outside_a_literal_changes_nothing() {
+    let mut framer = Framer::new(Peer::Client, 1 << 16);
+    framer.skip_literal(5);
+    assert!(framer.at_message_start());
+    let line = b"a NOOP\r\n";
+    assert_eq!(framer.next(line).unwrap(), Frame::LineEnd { len: line.len(), starts_message: true, literal: None });
+}

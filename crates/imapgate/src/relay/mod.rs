@@ -202,6 +202,40 @@ impl Relay {
             && matches!(self.server_message, server::Message::Between)
     }
 
+    /// Literal bytes of the server message in flight that may reach the
+    /// client without passing through [`Relay::server_input`]: the message
+    /// is relayed unchanged and its literal has that many bytes to come.
+    /// The caller moves them only after every earlier server byte went
+    /// through `server_input` and every earlier byte for the client was
+    /// written, and reports them with [`Relay::server_bypassed`].
+    pub fn server_bypass(&self) -> u64 {
+        match self.server_message {
+            server::Message::Relayed => self.server_framer.literal_remaining(),
+            _ => 0,
+        }
+    }
+
+    /// Records `len` server literal bytes moved to the client by the caller.
+    pub fn server_bypassed(&mut self, len: u64) {
+        debug_assert!(len <= self.server_bypass(), "bypassed more than the literal");
+        self.server_framer.skip_literal(len);
+    }
+
+    /// Like [`Relay::server_bypass`], for client literal data (APPEND
+    /// messages) going to the server.
+    pub fn client_bypass(&self) -> u64 {
+        match self.client_message {
+            client::Message::Relayed if self.awaiting_plus.is_none() => self.client_framer.literal_remaining(),
+            _ => 0,
+        }
+    }
+
+    /// Records `len` client literal bytes moved to the server by the caller.
+    pub fn client_bypassed(&mut self, len: u64) {
+        debug_assert!(len <= self.client_bypass(), "bypassed more than the literal");
+        self.client_framer.skip_literal(len);
+    }
+
     /// Queues a tagged reply from imapgate itself.
     fn reply(&mut self, tag: &[u8], reply: &Reply, out: &mut Output) {
         let mut ctx = Context::new(&self.session);

@@ -1286,6 +1286,7 @@ fn pipelined_commands_over_limit_get_no() {
         ],
     );
 }
+mod bypass;
 mod extensions;
 
 #[test]

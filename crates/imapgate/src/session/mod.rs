@@ -6,6 +6,7 @@ pub mod pump;
 pub mod route;
 pub mod sasl;
 pub mod secret;
+pub mod splice;
 pub mod split;
 pub mod stream;
 pub mod upstream;

@@ -9,7 +9,8 @@ use bytes::{Buf, BytesMut};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::split::{WritePart, split};
+use super::splice::{self, MIN_SPLICE, Splice};
+use super::split::{CHUNK, WritePart, split};
 use super::stream::Stream;
 use crate::error::{Blame, SessionError};
 use crate::metrics::{DirectionLabels, Metrics};
@@ -20,6 +21,8 @@ use crate::trace::{Direction, SessionTrace};
 const READ_AHEAD: usize = 256 * 1024;
 /// Pending output per direction above which reading the other side pauses.
 const WRITE_HIGH: usize = 256 * 1024;
+/// Read size in a direction that splices literals.
+const SHORT_READ: usize = 4 * 1024;
 
 /// The reason the relay ended.
 #[derive(Debug)]
@@ -72,6 +75,20 @@ pub async fn run(
 ) -> End {
     let (mut client_read, mut client_write) = split(client);
     let (mut server_read, mut server_write) = split(server);
+    // Literal data goes socket to socket through a pipe when both sides are
+    // plain TCP and nothing needs to see the bytes.
+    let splice_allowed = options.trace.is_none();
+    let (client_tcp, server_tcp) = match (client_read.tcp(), server_read.tcp()) {
+        (Some(client), Some(server)) if splice_allowed => (Some(client), Some(server)),
+        _ => (None, None),
+    };
+    let mut to_client = Splice::default();
+    let mut to_server = Splice::default();
+    // After a spliced literal, reads are short: they carry the lines
+    // between literals, and the next large literal goes by splice again
+    // instead of being read and copied.
+    let mut client_read_size = CHUNK;
+    let mut server_read_size = CHUNK;
     let mut out = Output::default();
     let mut client_open = true;
     let mut server_open = true;
@@ -102,7 +119,7 @@ pub async fn run(
             return End::Shutdown;
         }
 
-        if !server_open && out.to_client.is_empty() {
+        if !server_open && out.to_client.is_empty() && to_client.queued == 0 {
             if !relay.server_said_bye() && relay.server_at_boundary() {
                 tracing::warn!("the server closed the connection without BYE");
                 let error = SessionError::new(Blame::Upstream, "The mail server closed the connection");
@@ -112,7 +129,7 @@ pub async fn run(
             }
             return End::ServerClosed;
         }
-        if !client_open && out.to_server.is_empty() {
+        if !client_open && out.to_server.is_empty() && to_server.queued == 0 {
             return End::ClientClosed;
         }
 
@@ -120,14 +137,33 @@ pub async fn run(
         // APPEND reuses them) and released once the session is idle.
         if relay.is_idle() {
             release_idle_buffers(&mut client_buf, &mut server_buf, &mut out);
+            to_client.release();
+            to_server.release();
+            client_read_size = CHUNK;
+            server_read_size = CHUNK;
         }
-        let read_client = client_open && client_buf.len() < READ_AHEAD && out.to_server.len() < WRITE_HIGH;
-        let read_server = server_open && server_buf.len() < READ_AHEAD && out.to_client.len() < WRITE_HIGH;
+        // A literal is spliced once everything before it is written; bytes
+        // after it are read once the pipe is empty, so order is kept.
+        let splicing = client_tcp.is_some();
+        let splice_to_client =
+            splice_len(splicing && server_open, relay.server_bypass(), &server_buf, &out.to_client, &mut to_client);
+        let splice_to_server =
+            splice_len(splicing && client_open, relay.client_bypass(), &client_buf, &out.to_server, &mut to_server);
+        let read_client = client_open
+            && splice_to_server == 0
+            && to_server.queued == 0
+            && client_buf.len() < READ_AHEAD
+            && out.to_server.len() < WRITE_HIGH;
+        let read_server = server_open
+            && splice_to_client == 0
+            && to_client.queued == 0
+            && server_buf.len() < READ_AHEAD
+            && out.to_client.len() < WRITE_HIGH;
 
         // Wait for readability first and allocate the read buffer only then,
         // so an idle session keeps no read buffers.
         tokio::select! {
-            read = client_read.read_into(&mut client_buf), if read_client => match read {
+            read = client_read.read_into(&mut client_buf, client_read_size), if read_client => match read {
                 Ok(Some(0)) => client_open = false,
                 Ok(Some(count)) => {
                     if let Some(trace) = &mut options.trace {
@@ -140,7 +176,7 @@ pub async fn run(
                 Ok(None) => {}
                 Err(error) => return End::Io(error),
             },
-            read = server_read.read_into(&mut server_buf), if read_server => match read {
+            read = server_read.read_into(&mut server_buf, server_read_size), if read_server => match read {
                 Ok(Some(0)) => server_open = false,
                 Ok(Some(count)) => {
                     if let Some(trace) = &mut options.trace {
@@ -152,7 +188,38 @@ pub async fn run(
                 Ok(None) => {}
                 Err(error) => return End::Io(error),
             },
-            written = client_write.write_and_flush(&out.to_client), if !out.to_client.is_empty() => match written {
+            filled = splice::fill(server_tcp, to_client.open_pipe(), splice_to_client), if splice_to_client > 0 => match filled {
+                Ok(0) => server_open = false,
+                Ok(count) => {
+                    relay.server_bypassed(count as u64);
+                    server_read_size = SHORT_READ;
+                    to_client.queued += count;
+                    traffic.from_server += count as u64;
+                    bytes_from_server.inc_by(count as u64);
+                }
+                Err(error) => return End::Io(error),
+            },
+            filled = splice::fill(client_tcp, to_server.open_pipe(), splice_to_server), if splice_to_server > 0 => match filled {
+                Ok(0) => client_open = false,
+                Ok(count) => {
+                    relay.client_bypassed(count as u64);
+                    client_read_size = SHORT_READ;
+                    to_server.queued += count;
+                    traffic.from_client += count as u64;
+                    bytes_from_client.inc_by(count as u64);
+                    idle_timer.as_mut().reset(Instant::now() + options.idle);
+                }
+                Err(error) => return End::Io(error),
+            },
+            drained = splice::drain(client_tcp, to_client.open_pipe(), to_client.queued), if to_client.queued > 0 => match drained {
+                Ok(count) => to_client.queued -= count,
+                Err(error) => return End::Io(error),
+            },
+            drained = splice::drain(server_tcp, to_server.open_pipe(), to_server.queued), if to_server.queued > 0 => match drained {
+                Ok(count) => to_server.queued -= count,
+                Err(error) => return End::Io(error),
+            },
+            written = client_write.write_and_flush(&out.to_client), if !out.to_client.is_empty() && to_client.queued == 0 => match written {
                 Ok(count) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::ToClient, &out.to_client[..count]);
@@ -161,7 +228,7 @@ pub async fn run(
                 }
                 Err(error) => return End::Io(error),
             },
-            written = server_write.write_and_flush(&out.to_server), if !out.to_server.is_empty() => match written {
+            written = server_write.write_and_flush(&out.to_server), if !out.to_server.is_empty() && to_server.queued == 0 => match written {
                 Ok(count) => {
                     if let Some(trace) = &mut options.trace {
                         trace.record(Direction::ToServer, &out.to_server[..count]);
@@ -172,7 +239,7 @@ pub async fn run(
             },
             () = &mut idle_timer => {
                 // IDLE lasts as long as the server allows; other silence ends here.
-                if relay.is_idling() {
+                if relay.is_idling() || to_client.queued > 0 {
                     idle_timer.as_mut().reset(Instant::now() + options.idle);
                 } else {
                     relay.send_untagged(b"* BYE Autologout; idle for too long\r\n", &mut out);
@@ -185,6 +252,19 @@ pub async fn run(
                 draining = changed.is_err() || *options.shutdown.borrow();
             }
         }
+    }
+}
+
+/// How many literal bytes to splice in one direction now: 0 unless
+/// splicing is `allowed` (both sockets plain, the side open), the relay allows a bypass of at least [`MIN_SPLICE`]
+/// bytes, nothing read or queued comes before them, and a pipe is open.
+fn splice_len(allowed: bool, bypass: u64, input: &BytesMut, output: &BytesMut, splice: &mut Splice) -> usize {
+    if !allowed || bypass < MIN_SPLICE || !input.is_empty() || !output.is_empty() || splice.queued > 0 {
+        return 0;
+    }
+    match splice.pipe() {
+        Some(_) => usize::try_from(bypass).unwrap_or(usize::MAX),
+        None => 0,
     }
 }
 
