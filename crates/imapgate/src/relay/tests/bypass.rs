@@ -20,7 +20,7 @@ fn feed_client(relay: &mut crate::relay::Relay, bytes: &[u8], out: &mut Output) 
 }
 
 #[test]
-fn fetch_body_is_offered_and_framing_resumes_after_it() {
+fn fetch_body_literal_is_offered() {
     let mut relay = relay(mailbox());
     let mut out = Output::default();
     feed_client(&mut relay, b"A1 FETCH 1 BODY[]\r\n", &mut out);
@@ -46,7 +46,7 @@ fn collected_response_literal_is_not_offered() {
 }
 
 #[test]
-fn append_data_is_offered_only_after_the_servers_continuation() {
+fn append_data_waits_for_continuation() {
     let mut relay = relay(mailbox_sync());
     let mut out = Output::default();
     feed_client(&mut relay, b"A1 APPEND Sent {70000}\r\n", &mut out);
