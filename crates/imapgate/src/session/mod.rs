@@ -6,8 +6,8 @@ pub mod pump;
 pub mod route;
 pub mod sasl;
 pub mod secret;
+pub mod socket;
 pub mod splice;
-pub mod split;
 pub mod stream;
 pub mod upstream;
 
@@ -160,6 +160,60 @@ async fn run(
     state: &State,
 ) -> Report {
     let mut report = Report::default();
+    // Boxed: everything before the relay (TLS handshakes, the upstream
+    // login) is freed before the relay, which may last for days. Each byte
+    // the relay phase keeps is kept by every idle session.
+    let Some(mut started) = Box::pin(start(stream, peer, early, listen, shared, state, &mut report)).await else {
+        return report;
+    };
+    let options = pump::Options {
+        idle: shared.config.timeouts.idle(),
+        shutdown: state.shutdown.clone(),
+        metrics: state.metrics.clone(),
+        trace: started.trace.take(),
+    };
+    // Fields are borrowed, not moved out: a moved copy would take room in
+    // this future next to the original.
+    let end = pump::run(
+        &mut started.client,
+        std::mem::take(&mut started.client_buf),
+        &mut started.server,
+        std::mem::take(&mut started.server_buf),
+        &mut started.relay,
+        &mut report.traffic,
+        options,
+    )
+    .await;
+    report.stats = started.relay.stats();
+    let _ = started.client.shutdown().await;
+    report.end = finish(end, &report.stats, shared, state);
+    report
+}
+
+/// A session ready to relay.
+struct Started {
+    client: Stream,
+    /// Client bytes read after the login command.
+    client_buf: BytesMut,
+    server: Stream,
+    /// Server bytes read after the login response.
+    server_buf: BytesMut,
+    relay: Relay,
+    trace: Option<crate::trace::SessionTrace>,
+}
+
+/// Runs the session up to the relay: greeting, pre-auth, upstream login and
+/// the client's login reply. `None` when the session ended on the way,
+/// with `report` telling how.
+async fn start(
+    stream: TcpStream,
+    peer: SocketAddr,
+    early: Vec<u8>,
+    listen: &ListenConfig,
+    shared: &Shared,
+    state: &State,
+    report: &mut Report,
+) -> Option<Started> {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "could not set TCP_NODELAY on the client socket");
     }
@@ -186,16 +240,12 @@ async fn run(
         client.write_all(greeting.as_bytes()).await?;
         preauth::run(&mut client, &origin, &listener, shared, state).await
     };
-    // Boxed: the pre-auth state (TLS handshakes, the upstream login) is
-    // large and would otherwise stay in every session's task for its whole
-    // life, idle relaying included.
-    let preauth = Box::pin(preauth);
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(shared.config.timeouts.preauth(), preauth) => outcome,
         _ = stopping(&mut shutdown) => {
             let _ = client.write_all(b"* BYE [UNAVAILABLE] Server shutting down\r\n").await;
             report.end = "shutdown";
-            return report;
+            return None;
         }
     };
     let authenticated = match outcome {
@@ -208,35 +258,43 @@ async fn run(
             state.metrics.limit_hit("preauth_secs");
             let _ = client.write_all(b"* BYE Login timed out\r\n").await;
             report.end = "preauth_timeout";
-            return report;
+            return None;
         }
         Ok(Err(error)) => {
             tracing::debug!(%error, "client connection failed before login");
             report.end = "client_error";
-            return report;
+            return None;
         }
         Ok(Ok(Outcome::Closed)) => {
             report.end = "closed_before_login";
-            return report;
+            return None;
         }
-        Ok(Ok(Outcome::Authenticated(authenticated))) => *authenticated,
+        Ok(Ok(Outcome::Authenticated(authenticated))) => authenticated,
     };
     report.user = Some(authenticated.user.clone());
     if client.trace.is_none() {
         client.trace = shared.trace.as_ref().and_then(|sink| sink.for_user(peer, &authenticated.user));
     }
 
-    match relay(&mut client, authenticated, shared, state, &mut report).await {
-        Ok(end) => report.end = end,
+    let prepared = match prepare(&mut client, authenticated, shared).await {
+        Ok(prepared) => prepared,
         Err(error) => {
             // The login reply was not sent yet: the client learns why it failed.
             tracing::error!(%error, "upstream failed right after login");
             let answer = SessionError::new(Blame::Upstream, "The mail server failed after login; try again later");
             let _ = client.write_all(&answer.answer(None)).await;
             report.end = "upstream_error";
+            return None;
         }
-    }
-    report
+    };
+    Some(Started {
+        client: client.stream,
+        client_buf: BytesMut::from(&client.buf[..]),
+        server: prepared.server_stream,
+        server_buf: prepared.server_buf,
+        relay: prepared.relay,
+        trace: client.trace,
+    })
 }
 
 /// Waits until imapgate starts shutting down.
@@ -248,15 +306,22 @@ async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// Finishes the login (delimiter, capabilities) and relays until the end.
-async fn relay(
+/// What the relay needs once the login is finished.
+struct Prepared {
+    relay: Relay,
+    server_stream: Stream,
+    /// Server bytes read after the login response.
+    server_buf: BytesMut,
+}
+
+/// Finishes the login (delimiter, capabilities), builds the relay and sends
+/// the client its login reply.
+async fn prepare(
     client: &mut FramedStream,
-    authenticated: Authenticated,
+    authenticated: Box<Authenticated>,
     shared: &Shared,
-    state: &State,
-    report: &mut Report,
-) -> Result<&'static str, upstream::UpstreamError> {
-    let Authenticated { mut upstream, user, reply, capabilities, profile } = authenticated;
+) -> Result<Prepared, upstream::UpstreamError> {
+    let Authenticated { mut upstream, user, reply, capabilities, profile } = *authenticated;
     let chain_factory = match &profile {
         Some(name) => shared.profiles.get(name).expect("the route checked that the profile exists"),
         None => &shared.chain,
@@ -286,43 +351,25 @@ async fn relay(
         max_collected: shared.config.limits.max_collected,
         max_pipelined: shared.config.limits.max_pipelined,
     };
-    let mut relay = Relay::new(chain, session, limits);
+    let relay = Relay::new(chain, session, limits);
 
     client.write_all(&strip_capabilities(&reply).unwrap_or(reply)).await?;
     // Only the socket and unread bytes of the upstream stay for the relay:
     // idle sessions are many, and each byte kept here is kept per session.
-    drop(capabilities);
     let Upstream { conn: upstream_conn, .. } = upstream;
-    let (mut server_stream, server_buf) = (upstream_conn.stream, upstream_conn.buf);
-    client.buf = BytesMut::from(&client.buf[..]);
+    Ok(Prepared { relay, server_stream: upstream_conn.stream, server_buf: upstream_conn.buf })
+}
 
-    let options = pump::Options {
-        idle: shared.config.timeouts.idle(),
-        shutdown: state.shutdown.clone(),
-        metrics: state.metrics.clone(),
-        trace: client.trace.take(),
-    };
-    let end = pump::run(
-        &mut client.stream,
-        std::mem::take(&mut client.buf),
-        &mut server_stream,
-        server_buf,
-        &mut relay,
-        &mut report.traffic,
-        options,
-    )
-    .await;
-    report.stats = relay.stats();
+/// Counts the relay's limit hits and names the way the session ended.
+fn finish(end: End, stats: &crate::relay::RelayStats, shared: &Shared, state: &State) -> &'static str {
     for (limit, hits) in [
-        ("max_line", report.stats.max_line_hits),
-        ("max_collected", report.stats.max_collected_hits),
-        ("max_pipelined", report.stats.max_pipelined_hits),
+        ("max_line", stats.max_line_hits),
+        ("max_collected", stats.max_collected_hits),
+        ("max_pipelined", stats.max_pipelined_hits),
     ] {
         state.metrics.limit_hits.get_or_create(&crate::metrics::LimitLabels { limit }).inc_by(hits);
     }
-
-    let _ = client.stream.shutdown().await;
-    Ok(match end {
+    match end {
         End::ClientClosed => "client_closed",
         End::ServerClosed => "server_closed",
         End::ServerLost => "server_lost",
@@ -340,5 +387,5 @@ async fn relay(
             tracing::debug!(%error, "socket error");
             "io_error"
         }
-    })
+    }
 }

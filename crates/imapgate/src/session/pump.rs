@@ -2,15 +2,17 @@
 //! directions progress concurrently, each bounded, so a slow reader on one
 //! side never stops the other direction.
 
+use std::io;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::socket::{self, CHUNK};
 use super::splice::{self, MIN_SPLICE, Splice};
-use super::split::{CHUNK, WritePart, split};
 use super::stream::Stream;
 use crate::error::{Blame, SessionError};
 use crate::metrics::{DirectionLabels, Metrics};
@@ -62,6 +64,27 @@ pub struct Options {
     pub trace: Option<SessionTrace>,
 }
 
+/// What the relay loop waited for and got.
+enum Event {
+    ClientRead(io::Result<usize>),
+    ServerRead(io::Result<usize>),
+    /// Literal bytes moved from the server into the pipe to the client.
+    FilledToClient(io::Result<usize>),
+    FilledToServer(io::Result<usize>),
+    /// Bytes moved from the pipe to the client.
+    DrainedToClient(io::Result<usize>),
+    DrainedToServer(io::Result<usize>),
+    ClientWritten(io::Result<usize>),
+    ServerWritten(io::Result<usize>),
+    ClientFlushed(io::Result<()>),
+    ServerFlushed(io::Result<()>),
+    IdleTimeout,
+    Shutdown,
+}
+
+/// Number of event sources the loop polls, in turn.
+const SOURCES: usize = 12;
+
 /// Relays until either side closes or fails. `client_buf` holds client
 /// bytes read before relaying began (commands pipelined after LOGIN).
 pub async fn run(
@@ -73,15 +96,9 @@ pub async fn run(
     traffic: &mut Traffic,
     mut options: Options,
 ) -> End {
-    let (mut client_read, mut client_write) = split(client);
-    let (mut server_read, mut server_write) = split(server);
     // Literal data goes socket to socket through a pipe when both sides are
     // plain TCP and nothing needs to see the bytes.
-    let splice_allowed = options.trace.is_none();
-    let (client_tcp, server_tcp) = match (client_read.tcp(), server_read.tcp()) {
-        (Some(client), Some(server)) if splice_allowed => (Some(client), Some(server)),
-        _ => (None, None),
-    };
+    let splicing = options.trace.is_none() && socket::tcp(client).is_some() && socket::tcp(server).is_some();
     let mut to_client = Splice::default();
     let mut to_server = Splice::default();
     // After a spliced literal, reads are short: they carry the lines
@@ -92,21 +109,27 @@ pub async fn run(
     let mut out = Output::default();
     let mut client_open = true;
     let mut server_open = true;
+    // TLS bytes written but not yet flushed, per side.
+    let mut flush_client = false;
+    let mut flush_server = false;
     let bytes_from_client = options.metrics.bytes.get_or_create(&DirectionLabels { direction: "from_client" }).clone();
     let bytes_from_server = options.metrics.bytes.get_or_create(&DirectionLabels { direction: "from_server" }).clone();
     let idle_timer = tokio::time::sleep(options.idle);
     tokio::pin!(idle_timer);
     let mut draining = *options.shutdown.borrow();
+    let shutdown_changed = options.shutdown.changed();
+    tokio::pin!(shutdown_changed);
     let mut bye_sent = false;
+    let mut turn = 0usize;
 
     loop {
         // Both directions after every event: a `+` from the server can
         // release client input, and client input can queue replies.
         if let Err(error) = relay.server_input(&mut server_buf, &mut out) {
-            return fault(error, &mut out, &mut client_write).await;
+            return Box::pin(fault(error, &mut out, client)).await;
         }
         if let Err(error) = relay.client_input(&mut client_buf, &mut out) {
-            return fault(error, &mut out, &mut client_write).await;
+            return Box::pin(fault(error, &mut out, client)).await;
         }
 
         // On shutdown, end at a safe point: nothing in flight, or IDLE.
@@ -115,21 +138,22 @@ pub async fn run(
             relay.send_untagged(b"* BYE [UNAVAILABLE] Server shutting down; reconnect later\r\n", &mut out);
             bye_sent = true;
         }
-        if bye_sent && out.to_client.is_empty() {
+        let client_sent = out.to_client.is_empty() && to_client.queued == 0 && !flush_client;
+        let server_sent = out.to_server.is_empty() && to_server.queued == 0 && !flush_server;
+        if bye_sent && client_sent {
             return End::Shutdown;
         }
-
-        if !server_open && out.to_client.is_empty() && to_client.queued == 0 {
+        if !server_open && client_sent {
             if !relay.server_said_bye() && relay.server_at_boundary() {
                 tracing::warn!("the server closed the connection without BYE");
                 let error = SessionError::new(Blame::Upstream, "The mail server closed the connection");
                 let bye = error.answer(None);
-                let _ = tokio::time::timeout(Duration::from_secs(5), client_write.write_all(&bye)).await;
+                let _ = Box::pin(tokio::time::timeout(Duration::from_secs(5), socket::write_all(client, &bye))).await;
                 return End::ServerLost;
             }
             return End::ServerClosed;
         }
-        if !client_open && out.to_server.is_empty() && to_server.queued == 0 {
+        if !client_open && server_sent {
             return End::ClientClosed;
         }
 
@@ -144,7 +168,6 @@ pub async fn run(
         }
         // A literal is spliced once everything before it is written; bytes
         // after it are read once the pipe is empty, so order is kept.
-        let splicing = client_tcp.is_some();
         let splice_to_client =
             splice_len(splicing && server_open, relay.server_bypass(), &server_buf, &out.to_client, &mut to_client);
         let splice_to_server =
@@ -159,98 +182,136 @@ pub async fn run(
             && to_client.queued == 0
             && server_buf.len() < READ_AHEAD
             && out.to_client.len() < WRITE_HIGH;
+        let write_client = !out.to_client.is_empty() && to_client.queued == 0;
+        let write_server = !out.to_server.is_empty() && to_server.queued == 0;
 
-        // Wait for readability first and allocate the read buffer only then,
-        // so an idle session keeps no read buffers.
-        tokio::select! {
-            read = client_read.read_into(&mut client_buf, client_read_size), if read_client => match read {
-                Ok(Some(0)) => client_open = false,
-                Ok(Some(count)) => {
-                    if let Some(trace) = &mut options.trace {
-                        trace.record(Direction::FromClient, &client_buf[client_buf.len() - count..]);
+        // One poll function waits for every source, starting at a different
+        // one each time so that no busy source starves the others.
+        turn = (turn + 1) % SOURCES;
+        let event = std::future::poll_fn(|cx| {
+            for index in 0..SOURCES {
+                let poll = match (turn + index) % SOURCES {
+                    0 if read_client => {
+                        socket::poll_read(client, cx, &mut client_buf, client_read_size).map(Event::ClientRead)
                     }
-                    traffic.from_client += count as u64;
-                    bytes_from_client.inc_by(count as u64);
-                    idle_timer.as_mut().reset(Instant::now() + options.idle);
-                }
-                Ok(None) => {}
-                Err(error) => return End::Io(error),
-            },
-            read = server_read.read_into(&mut server_buf, server_read_size), if read_server => match read {
-                Ok(Some(0)) => server_open = false,
-                Ok(Some(count)) => {
-                    if let Some(trace) = &mut options.trace {
-                        trace.record(Direction::FromServer, &server_buf[server_buf.len() - count..]);
+                    1 if read_server => {
+                        socket::poll_read(server, cx, &mut server_buf, server_read_size).map(Event::ServerRead)
                     }
-                    traffic.from_server += count as u64;
-                    bytes_from_server.inc_by(count as u64);
+                    2 if splice_to_client > 0 => match (socket::tcp(server), to_client.open_pipe()) {
+                        (Some(from), Some(pipe)) => {
+                            splice::poll_fill(from, pipe, splice_to_client, cx).map(Event::FilledToClient)
+                        }
+                        _ => Poll::Pending,
+                    },
+                    3 if splice_to_server > 0 => match (socket::tcp(client), to_server.open_pipe()) {
+                        (Some(from), Some(pipe)) => {
+                            splice::poll_fill(from, pipe, splice_to_server, cx).map(Event::FilledToServer)
+                        }
+                        _ => Poll::Pending,
+                    },
+                    4 if to_client.queued > 0 => match (socket::tcp(client), to_client.open_pipe()) {
+                        (Some(to), Some(pipe)) => {
+                            splice::poll_drain(to, pipe, to_client.queued, cx).map(Event::DrainedToClient)
+                        }
+                        _ => Poll::Pending,
+                    },
+                    5 if to_server.queued > 0 => match (socket::tcp(server), to_server.open_pipe()) {
+                        (Some(to), Some(pipe)) => {
+                            splice::poll_drain(to, pipe, to_server.queued, cx).map(Event::DrainedToServer)
+                        }
+                        _ => Poll::Pending,
+                    },
+                    6 if write_client => socket::poll_write(client, cx, &out.to_client).map(Event::ClientWritten),
+                    7 if write_server => socket::poll_write(server, cx, &out.to_server).map(Event::ServerWritten),
+                    8 if flush_client => socket::poll_flush(client, cx).map(Event::ClientFlushed),
+                    9 if flush_server => socket::poll_flush(server, cx).map(Event::ServerFlushed),
+                    10 => idle_timer.as_mut().poll(cx).map(|()| Event::IdleTimeout),
+                    11 if !draining => shutdown_changed.as_mut().poll(cx).map(|_| Event::Shutdown),
+                    _ => Poll::Pending,
+                };
+                if poll.is_ready() {
+                    return poll;
                 }
-                Ok(None) => {}
-                Err(error) => return End::Io(error),
-            },
-            filled = splice::fill(server_tcp, to_client.open_pipe(), splice_to_client), if splice_to_client > 0 => match filled {
-                Ok(0) => server_open = false,
-                Ok(count) => {
-                    relay.server_bypassed(count as u64);
-                    server_read_size = SHORT_READ;
-                    to_client.queued += count;
-                    traffic.from_server += count as u64;
-                    bytes_from_server.inc_by(count as u64);
+            }
+            Poll::Pending
+        })
+        .await;
+
+        match event {
+            Event::ClientRead(Ok(0)) => client_open = false,
+            Event::ClientRead(Ok(count)) => {
+                if let Some(trace) = &mut options.trace {
+                    trace.record(Direction::FromClient, &client_buf[client_buf.len() - count..]);
                 }
-                Err(error) => return End::Io(error),
-            },
-            filled = splice::fill(client_tcp, to_server.open_pipe(), splice_to_server), if splice_to_server > 0 => match filled {
-                Ok(0) => client_open = false,
-                Ok(count) => {
-                    relay.client_bypassed(count as u64);
-                    client_read_size = SHORT_READ;
-                    to_server.queued += count;
-                    traffic.from_client += count as u64;
-                    bytes_from_client.inc_by(count as u64);
-                    idle_timer.as_mut().reset(Instant::now() + options.idle);
+                traffic.from_client += count as u64;
+                bytes_from_client.inc_by(count as u64);
+                idle_timer.as_mut().reset(Instant::now() + options.idle);
+            }
+            Event::ServerRead(Ok(0)) => server_open = false,
+            Event::ServerRead(Ok(count)) => {
+                if let Some(trace) = &mut options.trace {
+                    trace.record(Direction::FromServer, &server_buf[server_buf.len() - count..]);
                 }
-                Err(error) => return End::Io(error),
-            },
-            drained = splice::drain(client_tcp, to_client.open_pipe(), to_client.queued), if to_client.queued > 0 => match drained {
-                Ok(count) => to_client.queued -= count,
-                Err(error) => return End::Io(error),
-            },
-            drained = splice::drain(server_tcp, to_server.open_pipe(), to_server.queued), if to_server.queued > 0 => match drained {
-                Ok(count) => to_server.queued -= count,
-                Err(error) => return End::Io(error),
-            },
-            written = client_write.write_and_flush(&out.to_client), if !out.to_client.is_empty() && to_client.queued == 0 => match written {
-                Ok(count) => {
-                    if let Some(trace) = &mut options.trace {
-                        trace.record(Direction::ToClient, &out.to_client[..count]);
-                    }
-                    out.to_client.advance(count);
+                traffic.from_server += count as u64;
+                bytes_from_server.inc_by(count as u64);
+            }
+            Event::FilledToClient(Ok(0)) => server_open = false,
+            Event::FilledToClient(Ok(count)) => {
+                relay.server_bypassed(count as u64);
+                server_read_size = SHORT_READ;
+                to_client.queued += count;
+                traffic.from_server += count as u64;
+                bytes_from_server.inc_by(count as u64);
+            }
+            Event::FilledToServer(Ok(0)) => client_open = false,
+            Event::FilledToServer(Ok(count)) => {
+                relay.client_bypassed(count as u64);
+                client_read_size = SHORT_READ;
+                to_server.queued += count;
+                traffic.from_client += count as u64;
+                bytes_from_client.inc_by(count as u64);
+                idle_timer.as_mut().reset(Instant::now() + options.idle);
+            }
+            Event::DrainedToClient(Ok(count)) => to_client.queued -= count,
+            Event::DrainedToServer(Ok(count)) => to_server.queued -= count,
+            Event::ClientWritten(Ok(count)) => {
+                if let Some(trace) = &mut options.trace {
+                    trace.record(Direction::ToClient, &out.to_client[..count]);
                 }
-                Err(error) => return End::Io(error),
-            },
-            written = server_write.write_and_flush(&out.to_server), if !out.to_server.is_empty() && to_server.queued == 0 => match written {
-                Ok(count) => {
-                    if let Some(trace) = &mut options.trace {
-                        trace.record(Direction::ToServer, &out.to_server[..count]);
-                    }
-                    out.to_server.advance(count);
+                out.to_client.advance(count);
+                flush_client = client.is_tls();
+            }
+            Event::ServerWritten(Ok(count)) => {
+                if let Some(trace) = &mut options.trace {
+                    trace.record(Direction::ToServer, &out.to_server[..count]);
                 }
-                Err(error) => return End::Io(error),
-            },
-            () = &mut idle_timer => {
+                out.to_server.advance(count);
+                flush_server = server.is_tls();
+            }
+            Event::ClientFlushed(Ok(())) => flush_client = false,
+            Event::ServerFlushed(Ok(())) => flush_server = false,
+            Event::ClientRead(Err(error))
+            | Event::ServerRead(Err(error))
+            | Event::FilledToClient(Err(error))
+            | Event::FilledToServer(Err(error))
+            | Event::DrainedToClient(Err(error))
+            | Event::DrainedToServer(Err(error))
+            | Event::ClientWritten(Err(error))
+            | Event::ServerWritten(Err(error))
+            | Event::ClientFlushed(Err(error))
+            | Event::ServerFlushed(Err(error)) => return End::Io(error),
+            Event::IdleTimeout => {
                 // IDLE lasts as long as the server allows; other silence ends here.
                 if relay.is_idling() || to_client.queued > 0 {
                     idle_timer.as_mut().reset(Instant::now() + options.idle);
                 } else {
                     relay.send_untagged(b"* BYE Autologout; idle for too long\r\n", &mut out);
-                    let bye = client_write.write_all(&out.to_client);
-                    let _ = tokio::time::timeout(Duration::from_secs(5), bye).await;
+                    let bye = socket::write_all(client, &out.to_client);
+                    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(5), bye)).await;
                     return End::IdleTimeout;
                 }
             }
-            changed = options.shutdown.changed(), if !draining => {
-                draining = changed.is_err() || *options.shutdown.borrow();
-            }
+            Event::Shutdown => draining = true,
         }
     }
 }
@@ -280,13 +341,13 @@ fn release_idle_buffers(client_buf: &mut BytesMut, server_buf: &mut BytesMut, ou
 }
 
 /// Sends what is pending to the client, then `* BYE` with the reason.
-async fn fault(error: RelayError, out: &mut Output, client: &mut WritePart<'_>) -> End {
+async fn fault(error: RelayError, out: &mut Output, client: &mut Stream) -> End {
     let text = error.to_session_error().answer(None);
     let send = async {
-        client.write_all(&out.to_client).await?;
-        client.write_all(&text).await
+        socket::write_all(client, &out.to_client).await?;
+        socket::write_all(client, &text).await
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), send).await;
     End::Fault(error)
 }
 

@@ -9,7 +9,9 @@
 //! reads and writes as usual.
 
 use std::io;
+use std::task::{Context, Poll, ready};
 
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 /// Smallest literal remainder worth splicing; shorter ones are read.
@@ -57,35 +59,28 @@ impl Splice {
 }
 
 /// Moves up to `len` bytes from `from` into the empty `pipe`; 0 means the
-/// peer closed its side. Waits until `from` is readable.
-pub async fn fill(from: Option<&TcpStream>, pipe: Option<&Pipe>, len: usize) -> io::Result<usize> {
-    let (Some(from), Some(pipe)) = (from, pipe) else {
-        return std::future::pending().await;
-    };
+/// peer closed its side.
+pub fn poll_fill(from: &TcpStream, pipe: &Pipe, len: usize, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
     let len = len.min(pipe.capacity);
     loop {
-        from.readable().await?;
+        ready!(from.poll_read_ready(cx))?;
         // The pipe is empty, so "would block" means the socket had no data.
-        match from.try_io(tokio::io::Interest::READABLE, || pipe.splice_in(from, len)) {
+        match from.try_io(Interest::READABLE, || pipe.splice_in(from, len)) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            result => return result,
+            result => return Poll::Ready(result),
         }
     }
 }
 
-/// Moves up to `len` queued bytes from `pipe` to `to`. Waits until `to`
-/// is writable.
-pub async fn drain(to: Option<&TcpStream>, pipe: Option<&Pipe>, len: usize) -> io::Result<usize> {
-    let (Some(to), Some(pipe)) = (to, pipe) else {
-        return std::future::pending().await;
-    };
+/// Moves up to `len` queued bytes from `pipe` to `to`.
+pub fn poll_drain(to: &TcpStream, pipe: &Pipe, len: usize, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
     loop {
-        to.writable().await?;
+        ready!(to.poll_write_ready(cx))?;
         // The pipe holds data, so "would block" means the socket is full.
-        match to.try_io(tokio::io::Interest::WRITABLE, || pipe.splice_out(to, len)) {
+        match to.try_io(Interest::WRITABLE, || pipe.splice_out(to, len)) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "splice wrote nothing")),
-            result => return result,
+            Ok(0) => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "splice wrote nothing"))),
+            result => return Poll::Ready(result),
         }
     }
 }
