@@ -247,8 +247,8 @@ impl Framer {
         }
     }
 
-    /// Literal data bytes still to come when the framer is inside a
-    /// literal, else 0. A caller may move up to that many bytes without
+    /// Returns the literal data bytes still to come when the framer is
+    /// inside a literal, else 0. A caller may move up to that many bytes without
     /// framing them and report them with [`Framer::skip_literal`].
     pub fn literal_remaining(&self) -> u64 {
         match self.state {

@@ -202,8 +202,8 @@ impl Relay {
             && matches!(self.server_message, server::Message::Between)
     }
 
-    /// Literal bytes of the server message in flight that may reach the
-    /// client without passing through [`Relay::server_input`]: the message
+    /// Returns how many literal bytes of the server message in flight may
+    /// reach the client without passing through [`Relay::server_input`]: the message
     /// is relayed unchanged and its literal has that many bytes to come.
     /// The caller moves them only after every earlier server byte went
     /// through `server_input` and every earlier byte for the client was
@@ -221,7 +221,7 @@ impl Relay {
         self.server_framer.skip_literal(len);
     }
 
-    /// Like [`Relay::server_bypass`], for client literal data (APPEND
+    /// Returns what [`Relay::server_bypass`] does, for client literal data (APPEND
     /// messages) going to the server.
     pub fn client_bypass(&self) -> u64 {
         match self.client_message {

@@ -18,8 +18,8 @@ pub const CHUNK: usize = 64 * 1024;
 
 /// Reads what is available, at most `limit` bytes on plain TCP, into `buf`;
 /// `Ok(0)` at end of stream. Plain TCP reserves the buffer only once the
-/// socket is readable, so an idle session holds no read buffer. TLS may
-/// hold decrypted bytes while the socket is not readable, so it reads with
+/// socket is readable, so an idle session has no read buffer. TLS may
+/// keep decrypted bytes while the socket is not readable, so it reads with
 /// a buffer reserved up front.
 pub fn poll_read(stream: &mut Stream, cx: &mut Context<'_>, buf: &mut BytesMut, limit: usize) -> Poll<io::Result<usize>> {
     match stream {
@@ -59,7 +59,7 @@ pub async fn write_all(stream: &mut Stream, buf: &[u8]) -> io::Result<()> {
     stream.flush().await
 }
 
-/// The socket of a plain TCP stream.
+/// Returns the socket of a plain TCP stream.
 pub fn tcp(stream: &Stream) -> Option<&TcpStream> {
     match stream {
         Stream::Plain(tcp) => Some(tcp),

@@ -31,7 +31,7 @@ pub struct Splice {
 }
 
 impl Splice {
-    /// The pipe, opened on first use. `None` when pipes are unavailable.
+    /// Returns the pipe, opening it on first use, or `None` when pipes are unavailable.
     pub fn pipe(&mut self) -> Option<&Pipe> {
         if self.pipe.is_none() && !self.unavailable {
             match Pipe::open() {
@@ -45,7 +45,7 @@ impl Splice {
         self.pipe.as_ref()
     }
 
-    /// The open pipe, if any.
+    /// Returns the open pipe, if any.
     pub fn open_pipe(&self) -> Option<&Pipe> {
         self.pipe.as_ref()
     }
@@ -76,7 +76,7 @@ pub fn poll_fill(from: &TcpStream, pipe: &Pipe, len: usize, cx: &mut Context<'_>
 pub fn poll_drain(to: &TcpStream, pipe: &Pipe, len: usize, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
     loop {
         ready!(to.poll_write_ready(cx))?;
-        // The pipe holds data, so "would block" means the socket is full.
+        // The pipe has data, so "would block" means the socket is full.
         match to.try_io(Interest::WRITABLE, || pipe.splice_out(to, len)) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
             Ok(0) => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "splice wrote nothing"))),
