@@ -21,7 +21,12 @@ pub const CHUNK: usize = 64 * 1024;
 /// socket is readable, so an idle session has no read buffer. TLS may
 /// keep decrypted bytes while the socket is not readable, so it reads with
 /// a buffer reserved up front.
-pub fn poll_read(stream: &mut Stream, cx: &mut Context<'_>, buf: &mut BytesMut, limit: usize) -> Poll<io::Result<usize>> {
+pub fn poll_read(
+    stream: &mut Stream,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    limit: usize,
+) -> Poll<io::Result<usize>> {
     match stream {
         Stream::Plain(tcp) => loop {
             ready!(tcp.poll_read_ready(cx))?;
