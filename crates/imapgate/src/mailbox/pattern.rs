@@ -30,8 +30,17 @@ pub fn normalize_inbox(name: &str, delimiter: Option<char>) -> Cow<'_, str> {
 /// NOTE: only a pattern that is `inbox`, or starts with `inbox` and the
 /// delimiter, is case-insensitive, so `Inbox*` does not match `INBOX`.
 pub fn matches(pattern: &str, name: &str, delimiter: Option<char>) -> bool {
+    if matches_everything(pattern) {
+        return true;
+    }
     let prefixes = matching_prefixes(pattern, name, delimiter);
     prefixes[prefixes.len() - 1]
+}
+
+/// Whether `pattern` is only `*` wildcards, as in `LIST "" "*"`: it matches
+/// every name, so the matching is skipped.
+fn matches_everything(pattern: &str) -> bool {
+    !pattern.is_empty() && pattern.bytes().all(|byte| byte == b'*')
 }
 
 /// Returns the longest hierarchy parent of `name` that `pattern` matches,
@@ -43,6 +52,9 @@ pub fn matches(pattern: &str, name: &str, delimiter: Option<char>) -> bool {
 /// returned with `INBOX` normalized.
 pub fn implied_parent(pattern: &str, name: &str, delimiter: Option<char>) -> Option<String> {
     let delimiter = delimiter?;
+    if matches_everything(pattern) {
+        return None;
+    }
     let name = normalize_inbox(name, Some(delimiter));
     let prefixes = matching_prefixes(pattern, &name, Some(delimiter));
     if prefixes[prefixes.len() - 1] {
@@ -141,6 +153,7 @@ mod tests {
             // `*` anywhere.
             ("*", "", slash, true),
             ("*", "a/b/c", slash, true),
+            ("**", "a/b/c", slash, true),
             ("a*", "a/b/c", slash, true),
             ("*c", "a/b/c", slash, true),
             ("*/*", "a/b/c", slash, true),

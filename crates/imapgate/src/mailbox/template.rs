@@ -91,6 +91,11 @@ impl Template {
     /// the whole name. An optional capture that matched nothing is `""`, and
     /// its delimiter is not part of the value.
     pub fn match_name<'n>(&self, name: &'n str) -> Option<Vec<&'n str>> {
+        // A matching name starts with the literal prefix. Checking that
+        // first skips the regex search for most rules of a rule set.
+        if !name.starts_with(self.literal_prefix()) {
+            return None;
+        }
         let found = self.regex.captures(name)?;
         let values = self.captures.iter().map(|c| found.name(&c.name).map_or("", |m| m.as_str())).collect();
         Some(values)
