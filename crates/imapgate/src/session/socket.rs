@@ -30,10 +30,18 @@ pub fn poll_read(
     match stream {
         Stream::Plain(tcp) => loop {
             ready!(tcp.poll_read_ready(cx))?;
+            let allocated = buf.capacity() > 0;
             buf.reserve(limit);
             match tcp.try_read_buf(&mut buf.limit(limit)) {
-                // The readiness was stale; polling again registers for the next.
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    // The readiness was stale. A buffer reserved just for this
+                    // read is given back, or an idle session would keep it.
+                    if !allocated && buf.is_empty() {
+                        *buf = BytesMut::new();
+                    }
+                    // Polling again registers for the next readiness.
+                    continue;
+                }
                 result => return Poll::Ready(result),
             }
         },
