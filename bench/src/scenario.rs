@@ -133,7 +133,7 @@ pub async fn small(
         ("p50 µs", percentile(&latencies, 0.50)),
         ("p99 µs", percentile(&latencies, 0.99)),
     ];
-    // The p99 over all commands is the tail of the slowest command; each
+    // The p99 over all commands is the tail of the slowest command, so each
     // command's own p99 shows where a proxy adds time.
     for (name, mut samples) in COMMAND_P99.into_iter().zip(by_command) {
         samples.sort_unstable();

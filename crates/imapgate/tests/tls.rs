@@ -127,3 +127,50 @@ fn sighup_reloads_the_certificate() {
     let login = client.command("l1", "LOGIN alice secret");
     assert!(login.contains("l1 OK"), "{login}");
 }
+
+/// Builds a message of about `size` bytes of 78-byte lines.
+fn big_message(size: usize) -> String {
+    let mut message = String::from("From: a@example.com\r\nSubject: big\r\n\r\n");
+    let line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd\r\n";
+    while message.len() + line.len() <= size {
+        message.push_str(line);
+    }
+    message
+}
+
+#[test]
+fn large_literals_over_tls_on_both_legs() {
+    let ca = TestCa::new("imapgate test CA");
+    let (_dovecot, imaps) = dovecot_with_tls(&ca);
+    let proxy = Imapgate::start_custom(&format!(
+        "[[listen]]\naddress = \"127.0.0.1:{{port}}\"\ntls = \"implicit\"\n\n[upstream]\naddress = \"127.0.0.1:{imaps}\"\ntls = \"implicit\"\nca_file = \"{}\"\nserver_name = \"localhost\"\n\n{}",
+        ca.ca_file().display(),
+        tls_section(&ca)
+    ));
+    let (mut client, _) = TlsClient::connect(proxy.addr(), &ca.ca_file());
+    let login = client.command("l1", "LOGIN alice secret");
+    assert!(login.contains("l1 OK"), "{login}");
+
+    // Larger than every buffer of the relay, so writes on both TLS legs
+    // are partial and must be flushed later.
+    let message = big_message(3 * 1024 * 1024);
+    client.send(&format!("a1 APPEND INBOX {{{}+}}\r\n", message.len()));
+    client.send(&message);
+    client.send("\r\n");
+    let append = loop {
+        let line = client.read_line();
+        assert!(!line.is_empty(), "the connection closed during APPEND");
+        if line.starts_with("a1 ") {
+            break line;
+        }
+    };
+    assert!(append.starts_with("a1 OK"), "{append}");
+
+    let select = client.command("a2", "SELECT INBOX");
+    assert!(select.contains("a2 OK"), "{select}");
+    let fetch = client.command("a3", "FETCH 1 BODY[]");
+    let header = format!("BODY[] {{{}}}\r\n", message.len());
+    let start = fetch.find(&header).expect("the FETCH response announces the whole message") + header.len();
+    assert_eq!(fetch.get(start..start + message.len()), Some(message.as_str()), "the message came back changed");
+    assert!(fetch.contains("\r\na3 OK"), "{}", &fetch[fetch.len().saturating_sub(200)..]);
+}

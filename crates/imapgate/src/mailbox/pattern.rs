@@ -37,8 +37,8 @@ pub fn matches(pattern: &str, name: &str, delimiter: Option<char>) -> bool {
     prefixes[prefixes.len() - 1]
 }
 
-/// Whether `pattern` is only `*` wildcards, as in `LIST "" "*"`: it matches
-/// every name, so the matching is skipped.
+/// Returns whether `pattern` is only `*` wildcards, as in `LIST "" "*"`, which
+/// match every name, so the matching is skipped.
 fn matches_everything(pattern: &str) -> bool {
     !pattern.is_empty() && pattern.bytes().all(|byte| byte == b'*')
 }
