@@ -28,23 +28,20 @@ pub fn poll_read(
     limit: usize,
 ) -> Poll<io::Result<usize>> {
     match stream {
-        Stream::Plain(tcp) => loop {
+        Stream::Plain(tcp) => {
             ready!(tcp.poll_read_ready(cx))?;
             let allocated = buf.capacity() > 0;
             buf.reserve(limit);
-            match tcp.try_read_buf(&mut buf.limit(limit)) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    // The readiness was stale. A buffer reserved just for this
-                    // read is given back, or an idle session would keep it.
-                    if !allocated && buf.is_empty() {
-                        *buf = BytesMut::new();
-                    }
-                    // Polling again registers for the next readiness.
-                    continue;
-                }
-                result => return Poll::Ready(result),
+            // tokio's own read marks the socket drained after a short read,
+            // which saves the system call that would find it empty.
+            let read = tokio_util::io::poll_read_buf(Pin::new(tcp), cx, &mut buf.limit(limit));
+            if read.is_pending() && !allocated && buf.is_empty() {
+                // The readiness was stale. A buffer reserved just for this
+                // read is given back, or an idle session would keep it.
+                *buf = BytesMut::new();
             }
-        },
+            read
+        }
         other => {
             buf.reserve(CHUNK);
             tokio_util::io::poll_read_buf(Pin::new(other), cx, buf)
