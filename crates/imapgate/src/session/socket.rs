@@ -16,11 +16,15 @@ use super::stream::Stream;
 /// megabyte of a FETCH few.
 pub const CHUNK: usize = 64 * 1024;
 
+/// Buffer a TLS read reserves when the session had none: the first read
+/// after a pause.
+const TLS_IDLE_READ: usize = 2 * 1024;
+
 /// Reads what is available, at most `limit` bytes on plain TCP, into `buf`;
 /// `Ok(0)` at end of stream. Plain TCP reserves the buffer only once the
 /// socket is readable, so an idle session has no read buffer. TLS may
 /// keep decrypted bytes while the socket is not readable, so it reads with
-/// a buffer reserved up front.
+/// a buffer reserved up front, small while the session is idle.
 pub fn poll_read(
     stream: &mut Stream,
     cx: &mut Context<'_>,
@@ -43,7 +47,9 @@ pub fn poll_read(
             read
         }
         other => {
-            buf.reserve(CHUNK);
+            // An idle session waits with a small buffer; reads grow it once
+            // data flows.
+            buf.reserve(if buf.capacity() == 0 { TLS_IDLE_READ } else { CHUNK });
             tokio_util::io::poll_read_buf(Pin::new(other), cx, buf)
         }
     }
