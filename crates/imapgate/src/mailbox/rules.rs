@@ -19,6 +19,9 @@
 //! does not cover the whole name does not count, so users should anchor
 //! their regexes with `^…$`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use super::config::{MailboxConfig, MapRuleConfig, RegexRewrite};
 use super::pattern::normalize_inbox;
 use super::template::Template;
@@ -57,7 +60,17 @@ pub struct RuleSet {
     special_use: Vec<Option<String>>,
     hide: Vec<Regex>,
     warnings: Vec<RuleError>,
+    /// Results of [`RuleSet::to_client`], shared by every session of this
+    /// rule set: clients list the same names again and again.
+    client_names: Mutex<ClientNames>,
 }
+
+/// Client names by server name and server delimiter; `None` for hidden ones.
+type ClientNames = HashMap<(Box<str>, Option<char>), Option<(String, RuleIndex)>>;
+
+/// Entries of the client-name cache above which it starts over, so that
+/// its memory stays bounded (an estimated 10 MiB for names of 30 bytes).
+const CLIENT_NAME_CACHE: usize = 50_000;
 
 #[derive(Debug)]
 enum MapRule {
@@ -121,7 +134,14 @@ impl RuleSet {
         }
         let mut warnings = overlap_warnings(&rules);
         warnings.extend(inbox_case_warnings(&rules));
-        Ok(RuleSet { client_delimiter: config.client_delimiter, rules, special_use, hide, warnings })
+        Ok(RuleSet {
+            client_delimiter: config.client_delimiter,
+            rules,
+            special_use,
+            hide,
+            warnings,
+            client_names: Mutex::default(),
+        })
     }
 
     /// Warnings that do not stop the config from loading (overlapping
@@ -157,6 +177,27 @@ impl RuleSet {
     /// Maps a server name to the client name; `None` when the name is hidden
     /// or does not map back to itself.
     pub fn to_client(&self, server: &str, server_delimiter: Option<char>) -> Option<(String, RuleIndex)> {
+        let key = (Box::from(server), server_delimiter);
+        if let Some(found) = self.cache().get(&key) {
+            return found.clone();
+        }
+        let mapped = self.map_to_client(server, server_delimiter);
+        let mut cache = self.cache();
+        if cache.len() >= CLIENT_NAME_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, mapped.clone());
+        mapped
+    }
+
+    /// Locks the client-name cache. A panic while it was locked leaves it
+    /// usable, since each entry is written whole.
+    fn cache(&self) -> std::sync::MutexGuard<'_, ClientNames> {
+        self.client_names.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Maps a server name as [`RuleSet::to_client`] does, without the cache.
+    fn map_to_client(&self, server: &str, server_delimiter: Option<char>) -> Option<(String, RuleIndex)> {
         let normalized = normalize_inbox(server, server_delimiter);
         if self.is_hidden(&normalized) {
             return None;

@@ -66,6 +66,29 @@ fn example_to_client_hides() {
 }
 
 #[test]
+fn cached_results_match_fresh_ones() {
+    let set = rules(EXAMPLE);
+    let names = ["INBOX.Sent Items", "INBOX.Archive.2023", "INBOX.Spam", "INBOX.Drafts", "inbox.Spam"];
+    for delimiter in [DOT, SLASH, None] {
+        for name in names {
+            let fresh = set.map_to_client(name, delimiter);
+            assert_eq!(set.to_client(name, delimiter), fresh, "first lookup of {name:?} with {delimiter:?}");
+            assert_eq!(set.to_client(name, delimiter), fresh, "cached lookup of {name:?} with {delimiter:?}");
+        }
+    }
+}
+
+#[test]
+fn client_name_cache_stays_bounded() {
+    let set = rules(EXAMPLE);
+    for index in 0..CLIENT_NAME_CACHE + 10 {
+        set.to_client(&format!("INBOX.Archive.{index}"), DOT);
+    }
+    assert!(set.cache().len() <= CLIENT_NAME_CACHE);
+    assert_eq!(set.to_client("INBOX.Archive.7", DOT), Some(("Archive/7".into(), Some(1))));
+}
+
+#[test]
 fn example_to_server() {
     let set = rules(EXAMPLE);
     assert_eq!(set.to_server("Sent", DOT), Ok(("INBOX.Sent Items".into(), Some(0))));
