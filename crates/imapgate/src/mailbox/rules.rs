@@ -65,11 +65,13 @@ pub struct RuleSet {
     client_names: Mutex<ClientNames>,
 }
 
-/// Client names by server name and server delimiter; `None` for hidden ones.
-type ClientNames = HashMap<(Box<str>, Option<char>), Option<(String, RuleIndex)>>;
+/// Client names by server delimiter and server name; `None` for hidden ones.
+/// The name is the inner key, so a lookup by `&str` allocates nothing.
+type ClientNames = HashMap<Option<char>, HashMap<Box<str>, Option<(String, RuleIndex)>>>;
 
-/// Entries of the client-name cache above which it starts over, so that
-/// its memory stays bounded (an estimated 10 MiB for names of 30 bytes).
+/// Entries of the client-name cache per server delimiter above which it
+/// starts over, so that its memory stays bounded (an estimated 10 MiB for
+/// names of 30 bytes).
 const CLIENT_NAME_CACHE: usize = 50_000;
 
 #[derive(Debug)]
@@ -177,16 +179,17 @@ impl RuleSet {
     /// Maps a server name to the client name; `None` when the name is hidden
     /// or does not map back to itself.
     pub fn to_client(&self, server: &str, server_delimiter: Option<char>) -> Option<(String, RuleIndex)> {
-        let key = (Box::from(server), server_delimiter);
-        if let Some(found) = self.cache().get(&key) {
+        if let Some(found) = self.cache().get(&server_delimiter).and_then(|names| names.get(server)) {
             return found.clone();
         }
+        // Mapped without the lock, so other sessions are not held up.
         let mapped = self.map_to_client(server, server_delimiter);
         let mut cache = self.cache();
-        if cache.len() >= CLIENT_NAME_CACHE {
-            cache.clear();
+        let names = cache.entry(server_delimiter).or_default();
+        if names.len() >= CLIENT_NAME_CACHE {
+            names.clear();
         }
-        cache.insert(key, mapped.clone());
+        names.insert(Box::from(server), mapped.clone());
         mapped
     }
 

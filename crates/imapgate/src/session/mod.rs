@@ -276,7 +276,7 @@ async fn start(
         client.trace = shared.trace.as_ref().and_then(|sink| sink.for_user(peer, &authenticated.user));
     }
 
-    let prepared = match prepare(&mut client, authenticated, shared).await {
+    let (relay, upstream) = match prepare(&mut client, authenticated, shared).await {
         Ok(prepared) => prepared,
         Err(error) => {
             // The login reply was not sent yet: the client learns why it failed.
@@ -290,9 +290,9 @@ async fn start(
     Some(Started {
         client: client.stream,
         client_buf: BytesMut::from(&client.buf[..]),
-        server: prepared.server_stream,
-        server_buf: prepared.server_buf,
-        relay: prepared.relay,
+        server: upstream.stream,
+        server_buf: upstream.buf,
+        relay,
         trace: client.trace,
     })
 }
@@ -306,21 +306,14 @@ async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// What the relay needs once the login is finished.
-struct Prepared {
-    relay: Relay,
-    server_stream: Stream,
-    /// Server bytes read after the login response.
-    server_buf: BytesMut,
-}
-
 /// Finishes the login (delimiter, capabilities), builds the relay and sends
-/// the client its login reply.
+/// the client its login reply. Returns the relay and the upstream
+/// connection with the bytes read after the login response.
 async fn prepare(
     client: &mut FramedStream,
     authenticated: Box<Authenticated>,
     shared: &Shared,
-) -> Result<Prepared, upstream::UpstreamError> {
+) -> Result<(Relay, FramedStream), upstream::UpstreamError> {
     let Authenticated { mut upstream, user, reply, capabilities, profile } = *authenticated;
     let chain_factory = match &profile {
         Some(name) => shared.profiles.get(name).expect("the route checked that the profile exists"),
@@ -354,10 +347,10 @@ async fn prepare(
     let relay = Relay::new(chain, session, limits);
 
     client.write_all(&strip_capabilities(&reply).unwrap_or(reply)).await?;
-    // Only the socket and unread bytes of the upstream stay for the relay:
-    // idle sessions are many, and each byte kept here is kept per session.
+    // The rest of the upstream state (capabilities, address) ends here:
+    // idle sessions are many, and each byte kept is kept per session.
     let Upstream { conn: upstream_conn, .. } = upstream;
-    Ok(Prepared { relay, server_stream: upstream_conn.stream, server_buf: upstream_conn.buf })
+    Ok((relay, upstream_conn))
 }
 
 /// Counts the relay's limit hits and names the way the session ended.

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::socket::{self, CHUNK};
-use super::splice::{self, MIN_SPLICE, Splice};
+use super::splice::Splice;
 use super::stream::Stream;
 use crate::error::{Blame, SessionError};
 use crate::metrics::{DirectionLabels, Metrics};
@@ -64,7 +64,7 @@ pub struct Options {
     pub trace: Option<SessionTrace>,
 }
 
-/// What the relay loop waited for and got.
+/// An event the relay loop waited for, with its result.
 enum Event {
     ClientRead(io::Result<usize>),
     ServerRead(io::Result<usize>),
@@ -125,6 +125,8 @@ pub async fn run(
     loop {
         // Both directions after every event: a `+` from the server can
         // release client input, and client input can queue replies.
+        // The rare awaits below are boxed: inline, they would enlarge the
+        // task of every session, idle ones included.
         if let Err(error) = relay.server_input(&mut server_buf, &mut out) {
             return Box::pin(fault(error, &mut out, client)).await;
         }
@@ -168,10 +170,16 @@ pub async fn run(
         }
         // A literal is spliced once everything before it is written; bytes
         // after it are read once the pipe is empty, so order is kept.
-        let splice_to_client =
-            splice_len(splicing && server_open, relay.server_bypass(), &server_buf, &out.to_client, &mut to_client);
-        let splice_to_server =
-            splice_len(splicing && client_open, relay.client_bypass(), &client_buf, &out.to_server, &mut to_server);
+        let splice_to_client = to_client.len_to_splice(
+            splicing && server_open,
+            relay.server_bypass(),
+            !server_buf.is_empty() || !out.to_client.is_empty(),
+        );
+        let splice_to_server = to_server.len_to_splice(
+            splicing && client_open,
+            relay.client_bypass(),
+            !client_buf.is_empty() || !out.to_server.is_empty(),
+        );
         let read_client = client_open
             && splice_to_server == 0
             && to_server.queued == 0
@@ -197,30 +205,14 @@ pub async fn run(
                     1 if read_server => {
                         socket::poll_read(server, cx, &mut server_buf, server_read_size).map(Event::ServerRead)
                     }
-                    2 if splice_to_client > 0 => match (socket::tcp(server), to_client.open_pipe()) {
-                        (Some(from), Some(pipe)) => {
-                            splice::poll_fill(from, pipe, splice_to_client, cx).map(Event::FilledToClient)
-                        }
-                        _ => Poll::Pending,
-                    },
-                    3 if splice_to_server > 0 => match (socket::tcp(client), to_server.open_pipe()) {
-                        (Some(from), Some(pipe)) => {
-                            splice::poll_fill(from, pipe, splice_to_server, cx).map(Event::FilledToServer)
-                        }
-                        _ => Poll::Pending,
-                    },
-                    4 if to_client.queued > 0 => match (socket::tcp(client), to_client.open_pipe()) {
-                        (Some(to), Some(pipe)) => {
-                            splice::poll_drain(to, pipe, to_client.queued, cx).map(Event::DrainedToClient)
-                        }
-                        _ => Poll::Pending,
-                    },
-                    5 if to_server.queued > 0 => match (socket::tcp(server), to_server.open_pipe()) {
-                        (Some(to), Some(pipe)) => {
-                            splice::poll_drain(to, pipe, to_server.queued, cx).map(Event::DrainedToServer)
-                        }
-                        _ => Poll::Pending,
-                    },
+                    2 if splice_to_client > 0 => {
+                        to_client.poll_fill(server, splice_to_client, cx).map(Event::FilledToClient)
+                    }
+                    3 if splice_to_server > 0 => {
+                        to_server.poll_fill(client, splice_to_server, cx).map(Event::FilledToServer)
+                    }
+                    4 if to_client.queued > 0 => to_client.poll_drain(client, cx).map(Event::DrainedToClient),
+                    5 if to_server.queued > 0 => to_server.poll_drain(server, cx).map(Event::DrainedToServer),
                     6 if write_client => socket::poll_write(client, cx, &out.to_client).map(Event::ClientWritten),
                     7 if write_server => socket::poll_write(server, cx, &out.to_server).map(Event::ServerWritten),
                     8 if flush_client => socket::poll_flush(client, cx).map(Event::ClientFlushed),
@@ -313,19 +305,6 @@ pub async fn run(
             }
             Event::Shutdown => draining = true,
         }
-    }
-}
-
-/// How many literal bytes to splice in one direction now: 0 unless
-/// splicing is `allowed` (both sockets plain, the side open), the relay allows a bypass of at least [`MIN_SPLICE`]
-/// bytes, nothing read or queued comes before them, and a pipe is open.
-fn splice_len(allowed: bool, bypass: u64, input: &BytesMut, output: &BytesMut, splice: &mut Splice) -> usize {
-    if !allowed || bypass < MIN_SPLICE || !input.is_empty() || !output.is_empty() || splice.queued > 0 {
-        return 0;
-    }
-    match splice.pipe() {
-        Some(_) => usize::try_from(bypass).unwrap_or(usize::MAX),
-        None => 0,
     }
 }
 

@@ -12,10 +12,12 @@ use std::io;
 use std::task::{Context, Poll, ready};
 
 use tokio::io::Interest;
-use tokio::net::TcpStream;
+
+use super::socket;
+use super::stream::Stream;
 
 /// Smallest literal remainder worth splicing; shorter ones are read.
-pub const MIN_SPLICE: u64 = 16 * 1024;
+const MIN_SPLICE: u64 = 16 * 1024;
 
 /// Pipe capacity asked for; the system may grant less.
 const PIPE_SIZE: usize = 256 * 1024;
@@ -31,8 +33,14 @@ pub struct Splice {
 }
 
 impl Splice {
-    /// Returns the pipe, opening it on first use, or `None` when pipes are unavailable.
-    pub fn pipe(&mut self) -> Option<&Pipe> {
+    /// Returns how many literal bytes to splice now: 0 unless splicing is
+    /// `allowed` and the relay offers a `bypass` of at least [`MIN_SPLICE`]
+    /// bytes. Nothing may come before them (`earlier`: bytes read or queued
+    /// in that direction), the pipe must be empty, and a pipe must open.
+    pub fn len_to_splice(&mut self, allowed: bool, bypass: u64, earlier: bool) -> usize {
+        if !allowed || bypass < MIN_SPLICE || earlier || self.queued > 0 {
+            return 0;
+        }
         if self.pipe.is_none() && !self.unavailable {
             match Pipe::open() {
                 Ok(pipe) => self.pipe = Some(pipe),
@@ -42,45 +50,50 @@ impl Splice {
                 }
             }
         }
-        self.pipe.as_ref()
+        match self.pipe {
+            Some(_) => usize::try_from(bypass).unwrap_or(usize::MAX),
+            None => 0,
+        }
     }
 
-    /// Returns the open pipe, if any.
-    pub fn open_pipe(&self) -> Option<&Pipe> {
-        self.pipe.as_ref()
+    /// Moves up to `len` bytes from `from` into the empty pipe; 0 means the
+    /// peer closed its side. Pending when `from` is not plain TCP or no pipe
+    /// is open, which [`Splice::len_to_splice`] rules out.
+    pub fn poll_fill(&self, from: &Stream, len: usize, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let (Some(from), Some(pipe)) = (socket::tcp(from), &self.pipe) else {
+            return Poll::Pending;
+        };
+        let len = len.min(pipe.capacity);
+        loop {
+            ready!(from.poll_read_ready(cx))?;
+            // The pipe is empty, so "would block" means the socket had no data.
+            match from.try_io(Interest::READABLE, || pipe.splice_in(from, len)) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Moves queued bytes from the pipe to `to`.
+    pub fn poll_drain(&self, to: &Stream, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let (Some(to), Some(pipe)) = (socket::tcp(to), &self.pipe) else {
+            return Poll::Pending;
+        };
+        loop {
+            ready!(to.poll_write_ready(cx))?;
+            // The pipe has data, so "would block" means the socket is full.
+            match to.try_io(Interest::WRITABLE, || pipe.splice_out(to, self.queued)) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Ok(0) => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "splice wrote nothing"))),
+                result => return Poll::Ready(result),
+            }
+        }
     }
 
     /// Closes an empty pipe.
     pub fn release(&mut self) {
         if self.queued == 0 {
             self.pipe = None;
-        }
-    }
-}
-
-/// Moves up to `len` bytes from `from` into the empty `pipe`; 0 means the
-/// peer closed its side.
-pub fn poll_fill(from: &TcpStream, pipe: &Pipe, len: usize, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-    let len = len.min(pipe.capacity);
-    loop {
-        ready!(from.poll_read_ready(cx))?;
-        // The pipe is empty, so "would block" means the socket had no data.
-        match from.try_io(Interest::READABLE, || pipe.splice_in(from, len)) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            result => return Poll::Ready(result),
-        }
-    }
-}
-
-/// Moves up to `len` queued bytes from `pipe` to `to`.
-pub fn poll_drain(to: &TcpStream, pipe: &Pipe, len: usize, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-    loop {
-        ready!(to.poll_write_ready(cx))?;
-        // The pipe has data, so "would block" means the socket is full.
-        match to.try_io(Interest::WRITABLE, || pipe.splice_out(to, len)) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            Ok(0) => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "splice wrote nothing"))),
-            result => return Poll::Ready(result),
         }
     }
 }
